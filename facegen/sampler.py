@@ -1,0 +1,149 @@
+"""One sample and one shard: compose a face, render it, encode it, write the record.
+
+Everything here is a pure function of (config, identity index, sample index), so a shard can be
+produced by any process on any machine and comes out byte-identical.
+"""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from . import __version__
+from .design import DesignConfig, factor_values, identity_for, parse_config, sample_key
+from .design.plan import ShardSpec
+from .shards.encode import encode_image, encode_npy
+
+__all__ = ["SCHEMA", "backend_info", "Context", "context_for", "render_samples", "sample_record"]
+
+SCHEMA = "facegen.sample/1"
+
+
+@dataclass
+class Context:
+    """Per-process state for one design: the validated config, the model, an identity cache."""
+
+    cfg: DesignConfig
+    model: object
+    model_info: dict
+    center: tuple[float, float, float]
+    renderer: dict
+    cache: OrderedDict
+
+    def identity(self, i: int):
+        """(Identity, shape without factors (V,3), albedo without factors (V,3)), LRU-cached."""
+        hit = self.cache.get(i)
+        if hit is not None:
+            self.cache.move_to_end(i)
+            return hit
+        ident = identity_for(self.cfg, self.model, i)
+        entry = (ident, self.model.shape(ident.shape), self.model.albedo(ident.texture))
+        self.cache[i] = entry
+        if len(self.cache) > 256:
+            self.cache.popitem(last=False)
+        return entry
+
+
+def backend_info(name: str) -> dict:
+    """What a record says about the renderer: backend name and the versions that decide its pixels."""
+    import numba
+
+    return {"backend": name, "version": f"facegen {__version__}, numba {numba.__version__}"}
+
+
+@lru_cache(maxsize=4)
+def _context(cfg_json: str) -> Context:
+    from .model import load_model
+
+    cfg = parse_config(json.loads(cfg_json))
+    model = load_model(cfg.model)
+    lo, hi = model.mean_shape.min(axis=0), model.mean_shape.max(axis=0)
+    return Context(cfg=cfg, model=model,
+                   model_info={"name": model.name, "version": model.version, "sha256": model.sha256()},
+                   center=tuple(float(c) for c in (lo + hi) / 2), renderer=backend_info(cfg.backend),
+                   cache=OrderedDict())
+
+
+def context_for(cfg: DesignConfig) -> Context:
+    """The cached Context of ``cfg`` in this process (the model loads once per process)."""
+    return _context(json.dumps(cfg.to_dict(), sort_keys=True))
+
+
+def _face(ctx: Context, i: int, vals: dict):
+    m = ctx.model
+    ident, shape, albedo = ctx.identity(i)
+    age = ident.base_age if np.isnan(vals["age"]) else float(vals["age"])
+    if m.factors is not None:
+        ds, da = m.factors.offsets(ident.gender, ident.ethnicity, age)
+        shape = shape + ds
+        albedo = albedo + da
+    expr = vals["expression"]
+    if expr in m.expressions and m.expressions[expr]:
+        shape = shape + m.expression_offset(expr, float(vals["expression_intensity"]))
+    return ident, age, shape.astype(np.float32), np.clip(albedo, 0, 1).astype(np.float32)
+
+
+def sample_record(ctx: Context, i: int, s: int, vals: dict, ident, age: float, landmarks, split: str) -> dict:
+    """The JSON record of one sample (schema facegen.sample/1, see shared DESIGN.md)."""
+    c = ctx.cfg
+    rec = {
+        "schema": SCHEMA, "identity": i, "sample": s, "seed": c.seed, "design": c.name, "split": split,
+        "model": ctx.model_info,
+        "gender": ident.gender, "ethnicity": ident.ethnicity, "base_age": round(ident.base_age, 4),
+        "age": round(age, 4),
+        "expression": vals["expression"], "expression_intensity": round(float(vals["expression_intensity"]), 6),
+        "pose_deg": {k: round(float(vals[k]), 6) for k in ("yaw", "pitch", "roll")},
+        "light": {"azimuth_deg": round(float(vals["light_azimuth"]), 6),
+                  "elevation_deg": round(float(vals["light_elevation"]), 6),
+                  "intensity": round(float(vals["light_intensity"]), 6),
+                  "ambient": round(float(vals["ambient"]), 6)},
+        "background": round(float(vals["background"]), 6),
+        "scale": round(float(vals["scale"]), 6),
+        "translation_px": [round(float(vals["translation_x"]), 4), round(float(vals["translation_y"]), 4)],
+        "image_size": [c.image_size, c.image_size],
+        "shape_coeffs": [round(float(x), 6) for x in ident.shape],
+        "texture_coeffs": [round(float(x), 6) for x in ident.texture],
+        "landmarks_2d": None if landmarks is None else [[round(float(x), 3), round(float(y), 3), int(v)]
+                                                        for x, y, v in landmarks],
+        "renderer": ctx.renderer,
+        "generator": {"facegen": __version__},
+    }
+    return rec
+
+
+def render_samples(cfg: DesignConfig, shard: ShardSpec):
+    """Yield the WebDataset sample dicts of ``shard`` in order (key, image, json, extras)."""
+    from .render import Camera, DirectionalLight, Lighting, render
+
+    ctx = context_for(cfg)
+    spi = cfg.samples_per_identity
+    ids, smp = shard.samples // spi, shard.samples % spi
+    vals = factor_values(cfg, ids, smp)
+    want_mask, want_depth = "mask" in cfg.extras, "depth" in cfg.extras
+    for j in range(len(shard.samples)):
+        i, s = int(ids[j]), int(smp[j])
+        v = {k: a[j] for k, a in vals.items()}
+        ident, age, verts, albedo = _face(ctx, i, v)
+        cam = Camera(yaw=float(v["yaw"]), pitch=float(v["pitch"]), roll=float(v["roll"]), scale=float(v["scale"]),
+                     translation=(float(v["translation_x"]), float(v["translation_y"])), center=ctx.center)
+        light = Lighting(lights=(DirectionalLight(azimuth=float(v["light_azimuth"]),
+                                                  elevation=float(v["light_elevation"]),
+                                                  intensity=float(v["light_intensity"])),),
+                         ambient=float(v["ambient"]))
+        bg = float(v["background"])
+        out = render(verts, ctx.model.triangles, albedo, camera=cam, lighting=light, size=cfg.image_size,
+                     background=(bg, bg, bg), landmarks=ctx.model.landmarks, return_mask=want_mask,
+                     return_depth=want_depth, backend=cfg.backend)
+        rec = sample_record(ctx, i, s, v, ident, age, out.landmarks_2d, shard.split)
+        item = {"__key__": sample_key(i, s), cfg.image_format: encode_image(out.image, cfg.image_format, cfg.quality),
+                "json": json.dumps(rec, separators=(",", ":")).encode()}
+        if want_mask:
+            item["mask.png"] = encode_image(out.mask.astype(np.uint8) * 255, "png")
+        if want_depth:
+            item["depth.npy"] = encode_npy(out.depth.astype(np.float32))
+        if "coeffs" in cfg.extras:
+            item["coeffs.npy"] = encode_npy(np.concatenate([ident.shape, ident.texture]).astype(np.float32))
+        yield item
