@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from .tario import sha256_file
 
 __all__ = ["SCHEMA", "write_json_atomic", "read_manifest", "parts_dir", "write_part", "read_part",
-           "shard_is_done", "assemble_manifest", "ManifestError"]
+           "shard_is_done", "assemble_manifest", "ManifestError", "manifest_location", "shard_urls"]
 
 SCHEMA = "facegen.manifest/1"
 
@@ -83,15 +83,35 @@ def assemble_manifest(out: Path, *, head: dict, planned: Iterable[str]) -> dict:
     return manifest
 
 
+def _is_url(source: str) -> bool:
+    return "://" in source and not source.startswith("file://")
+
+
+def manifest_location(source: str | Path) -> str:
+    """The manifest file path or URL of a dataset folder, manifest file, or manifest URL."""
+    s = str(source)
+    if s.startswith("file://"):
+        s = s[len("file://"):]
+    if _is_url(s):
+        return s
+    p = Path(s)
+    return str(p / "manifest.json") if p.is_dir() else str(p)
+
+
 def read_manifest(source: str | Path) -> dict:
-    """Load and sanity-check a manifest from a file or a dataset folder."""
-    p = Path(source)
-    if p.is_dir():
-        p = p / "manifest.json"
+    """Load and sanity-check a manifest from a dataset folder, a manifest file, or an http(s) URL."""
+    p = manifest_location(source)
     try:
-        m = json.loads(p.read_text())
+        if _is_url(p):
+            import urllib.request
+
+            with urllib.request.urlopen(p, timeout=60) as r:
+                text = r.read().decode()
+        else:
+            text = Path(p).read_text()
+        m = json.loads(text)
     except OSError as e:
-        raise ManifestError(f"{p}: cannot read manifest: {e.strerror}") from None
+        raise ManifestError(f"{p}: cannot read manifest: {getattr(e, 'strerror', None) or e}") from None
     except ValueError as e:
         raise ManifestError(f"{p}: not valid JSON: {e}") from None
     if m.get("schema") != SCHEMA:
@@ -101,3 +121,25 @@ def read_manifest(source: str | Path) -> dict:
         if missing:
             raise ManifestError(f"{p}: shards[{i}] lacks {sorted(missing)}")
     return m
+
+
+def shard_urls(source: str | Path, split: str | None = None) -> tuple[dict, list[str]]:
+    """(manifest, shard locations) for a dataset folder, manifest file or manifest URL.
+
+    Shard names resolve relative to the manifest's location; ``split`` keeps one split's shards.
+    Names that would escape the dataset folder (absolute, ``..``) are refused.
+    """
+    m = read_manifest(source)
+    loc = manifest_location(source)
+    base = loc.rsplit("/", 1)[0] if "/" in loc else "."
+    splits = sorted({s["split"] for s in m["shards"]})
+    if split is not None and split not in splits:
+        raise ManifestError(f"{loc}: no split {split!r}; splits: {splits}")
+    out = []
+    for s in m["shards"]:
+        name = s["name"]
+        if name.startswith("/") or ".." in name.split("/") or "\\" in name:
+            raise ManifestError(f"{loc}: shard name {name!r} escapes the dataset folder")
+        if split is None or s["split"] == split:
+            out.append(f"{base}/{name}")
+    return m, out
