@@ -61,6 +61,46 @@ def model_info(model_spec: str, as_json: bool) -> None:
         for k, v in info.items():
             click.echo(f"{k:>20}: {v}")
 
+@model.command("export")
+@click.argument("model_spec", metavar="MODEL", default="embedded")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Mesh file to write: .obj (with vertex colours) or .ply (binary).")
+@click.option("--seed", type=int, help="Export a random identity drawn with this seed (default: the mean face).")
+@click.option("--gender", help="Gender level of the model (default: its first).")
+@click.option("--ethnicity", help="Ethnicity level of the model (default: its first).")
+@click.option("--age", type=float, help="Age in years (default: the model's reference age).")
+@click.option("--expression", default="neutral", show_default=True, help="A named expression of the model.")
+@click.option("--intensity", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="Expression intensity.")
+def model_export(model_spec, out, seed, gender, ethnicity, age, expression, intensity) -> None:
+    """Write one face of MODEL as a mesh in millimetres (OBJ or PLY)."""
+    from .model.preview import export_mesh, face_for
+
+    if not out.lower().endswith((".obj", ".ply")):
+        raise click.BadParameter(f"{out!r}: expected a .obj or .ply file name", param_hint="--out")
+    m = _load(model_spec)
+    try:
+        v, a = face_for(m, seed=seed, gender=gender, ethnicity=ethnicity, age=age, expression=expression,
+                        intensity=intensity)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    export_mesh(v, m.triangles, a, out)
+    click.echo(f"{out}: {m.n_vertices} vertices, {len(m.triangles)} triangles")
+
+
+@model.command("preview")
+@click.argument("model_spec", metavar="MODEL", default="embedded")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG contact sheet to write.")
+@click.option("--size", type=click.IntRange(32, 1024), default=160, show_default=True, help="Tile size in pixels.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random identities shown.")
+def model_preview(model_spec, out, size, seed) -> None:
+    """Render a contact sheet of MODEL: random identities, gender x age, ethnicity, the 7 expressions, yaw."""
+    from .model.preview import contact_sheet
+
+    contact_sheet(_load(model_spec), out, size=size, seed=seed)
+    click.echo(out)
+
+
 
 def _design(preset_name: str | None, config: str | None):
     from .design import ConfigError, load_config, preset

@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""End-to-end throughput of `facegen sample` (compose face + render + encode + tar + write).
+
+Prints images/s at 64/128/224 px, png and jpg, for 1 and N worker processes, and the projected
+wall time of the full xu2018 preset (26,250,000 images at 224 px) on 100 cores from the measured
+per-core rate. Baseline in the same run: render-only throughput of one process, so the table shows
+what encoding and writing cost on top of rendering.
+
+    python scripts/bench_sample.py            # full table (a few minutes on 2 cores)
+    python scripts/bench_sample.py --quick    # fewer images per cell
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from facegen.design import PRESETS, parse_config, plan_shards
+from facegen.generate import generate
+from facegen.sampler import context_for, render_samples
+
+
+def design(size: int, fmt: str, n: int, workers: int, model: str) -> dict:
+    raw = copy.deepcopy(PRESETS["xu2018"])
+    raw.update(model=model, name=f"bench{size}{fmt}")
+    raw["identities"]["count"] = 50
+    raw["render"].update(image_size=size, format=fmt)
+    # translation scaled with the image as in xu2018 (5% of the side)
+    t = round(0.05 * size, 2)
+    raw["extrinsic"].update(translation_x={"uniform": [-t, t]}, translation_y={"uniform": [-t, t]})
+    raw["shards"]["samples_per_shard"] = max(50, n // (4 * workers))
+    return raw
+
+
+def warm(cfg) -> None:
+    shard = plan_shards(cfg, limit=8)[0]
+    for _ in render_samples(cfg, shard):
+        pass
+
+
+def run(size, fmt, workers, n, model) -> float:
+    cfg = parse_config(design(size, fmt, n, workers, model))
+    warm(cfg)
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        generate(cfg, d, workers=workers, limit=n, progress=False)
+        return n / (time.perf_counter() - t0)
+
+
+def render_only(size, n, model) -> float:
+    from facegen.render import Camera, Lighting, render
+
+    cfg = parse_config(design(size, "jpg", n, 1, model))
+    ctx = context_for(cfg)
+    ident = ctx.identity(0)
+    verts, alb = ident[1], np.clip(ident[2], 0, 1)
+    render(verts, ctx.model.triangles, alb, size=size, camera=Camera(center=ctx.center))
+    t0 = time.perf_counter()
+    for k in range(n):
+        render(verts, ctx.model.triangles, alb, size=size, lighting=Lighting(),
+               camera=Camera(yaw=-30 + 60 * k / n, center=ctx.center), landmarks=ctx.model.landmarks)
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer images per measurement")
+    ap.add_argument("--model", default="embedded", help="model spec (default: embedded)")
+    ap.add_argument("--workers", type=int, default=os.cpu_count(), help="the multi-process column")
+    a = ap.parse_args()
+    n = 400 if a.quick else 2000
+    model = context_for(parse_config(design(64, "jpg", n, 1, a.model))).model
+    print(f"model: {model.name} ({model.n_vertices} vertices, {len(model.triangles)} triangles); "
+          f"{n} images per cell; cores: {os.cpu_count()}")
+    print(f"{'size':>5} {'format':>6} {'render only':>12} {'1 worker':>10} {f'{a.workers} workers':>11} {'speed-up':>9}")
+    rates = {}
+    for size in (64, 128, 224):
+        ro = render_only(size, n, a.model)
+        for fmt in ("jpg", "png"):
+            r1 = run(size, fmt, 1, n, a.model)
+            rn = run(size, fmt, a.workers, n, a.model)
+            rates[(size, fmt)] = rn / a.workers
+            print(f"{size:>5} {fmt:>6} {ro:>10.0f}/s {r1:>8.0f}/s {rn:>9.0f}/s {rn / r1:>8.2f}x")
+    per_core = rates[(224, "jpg")]
+    total = parse_config(PRESETS["xu2018"]).n_samples
+    secs = total / (per_core * 100)
+    print(f"xu2018 preset: {total:,} images at 224 px jpg; measured {per_core:.0f} images/s per core here "
+          f"-> projected {secs / 60:.1f} min on 100 such cores (linear scaling assumed)")
+
+
+if __name__ == "__main__":
+    main()
