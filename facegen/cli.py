@@ -146,7 +146,7 @@ def sample(preset_name, config, out, print_config, list_presets, limit, shard_sl
     if list_presets:
         for name in sorted(PRESETS):
             c = preset(name)
-            click.echo(f"{name:>10}: {c.n_identities} identities, {c.n_samples:,} images at {c.image_size} px"
+            click.echo(f"{name:>13}: {c.n_identities} identities, {c.n_samples:,} images at {c.image_size} px"
                        f" - {c.description}")
         return
     cfg = _design(preset_name, config)

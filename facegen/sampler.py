@@ -15,6 +15,7 @@ import numpy as np
 from . import __version__
 from .design import DesignConfig, factor_values, identity_for, parse_config, sample_key
 from .design.plan import ShardSpec
+from .design.probe import probe_condition, probe_delta
 from .shards.encode import encode_image, encode_npy
 
 __all__ = ["SCHEMA", "backend_info", "Context", "context_for", "render_samples", "sample_record"]
@@ -72,23 +73,58 @@ def context_for(cfg: DesignConfig) -> Context:
     return _context(json.dumps(cfg.to_dict(), sort_keys=True))
 
 
-def _face(ctx: Context, i: int, vals: dict):
-    m = ctx.model
+@dataclass(frozen=True)
+class Face:
+    """One composed face: who it is, the coefficients actually used, and the mesh to render."""
+
+    ident: object
+    age: float
+    vertices: np.ndarray
+    albedo: np.ndarray
+    shape_coeffs: np.ndarray
+    texture_coeffs: np.ndarray
+    probe: dict | None
+
+
+def _face(ctx: Context, i: int, s: int, vals: dict) -> Face:
+    m, cfg = ctx.model, ctx.cfg
     ident, shape, albedo = ctx.identity(i)
+    tex_ident = ident
+    sc, tc = ident.shape, ident.texture
+    cond = None
+    if cfg.probe is not None:
+        cond = probe_condition(cfg.probe, cfg.n_identities, i, s)
+        if cond["kind"] == "cue_conflict":
+            tex_ident, _, albedo = ctx.identity(cond["texture_identity"])
+            tc = tex_ident.texture
+        else:
+            ds, dt = probe_delta(cfg.probe, cfg.seed, i, s, cond, m.n_shape, m.n_texture)
+            if ds.any():
+                sc = sc + ds
+                shape = m.shape(sc)
+            if dt.any():
+                tc = tc + dt
+                albedo = m.albedo(tc)
+            if cond["kind"] == "revcorr":
+                cond = {**cond, "shape_delta": [round(float(x), 6) for x in ds],
+                        "texture_delta": [round(float(x), 6) for x in dt]}
     age = ident.base_age if np.isnan(vals["age"]) else float(vals["age"])
     if m.factors is not None:
-        ds, da = m.factors.offsets(ident.gender, ident.ethnicity, age)
-        shape = shape + ds
-        albedo = albedo + da
+        d_shape, d_albedo = m.factors.offsets(ident.gender, ident.ethnicity, age)
+        if tex_ident is not ident:
+            d_albedo = m.factors.offsets(tex_ident.gender, tex_ident.ethnicity, age)[1]
+        shape = shape + d_shape
+        albedo = albedo + d_albedo
     expr = vals["expression"]
     if expr in m.expressions and m.expressions[expr]:
         shape = shape + m.expression_offset(expr, float(vals["expression_intensity"]))
-    return ident, age, shape.astype(np.float32), np.clip(albedo, 0, 1).astype(np.float32)
+    return Face(ident, age, shape.astype(np.float32), np.clip(albedo, 0, 1).astype(np.float32), sc, tc, cond)
 
 
-def sample_record(ctx: Context, i: int, s: int, vals: dict, ident, age: float, landmarks, split: str) -> dict:
+def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmarks, split: str) -> dict:
     """The JSON record of one sample (schema facegen.sample/1, see shared DESIGN.md)."""
     c = ctx.cfg
+    ident, age = face.ident, face.age
     rec = {
         "schema": SCHEMA, "identity": i, "sample": s, "seed": c.seed, "design": c.name, "split": split,
         "model": ctx.model_info,
@@ -104,13 +140,15 @@ def sample_record(ctx: Context, i: int, s: int, vals: dict, ident, age: float, l
         "scale": round(float(vals["scale"]), 6),
         "translation_px": [round(float(vals["translation_x"]), 4), round(float(vals["translation_y"]), 4)],
         "image_size": [c.image_size, c.image_size],
-        "shape_coeffs": [round(float(x), 6) for x in ident.shape],
-        "texture_coeffs": [round(float(x), 6) for x in ident.texture],
+        "shape_coeffs": [round(float(x), 6) for x in face.shape_coeffs],
+        "texture_coeffs": [round(float(x), 6) for x in face.texture_coeffs],
         "landmarks_2d": None if landmarks is None else [[round(float(x), 3), round(float(y), 3), int(v)]
                                                         for x, y, v in landmarks],
         "renderer": ctx.renderer,
         "generator": {"facegen": __version__},
     }
+    if face.probe is not None:
+        rec["probe"] = face.probe
     return rec
 
 
@@ -126,7 +164,7 @@ def render_samples(cfg: DesignConfig, shard: ShardSpec):
     for j in range(len(shard.samples)):
         i, s = int(ids[j]), int(smp[j])
         v = {k: a[j] for k, a in vals.items()}
-        ident, age, verts, albedo = _face(ctx, i, v)
+        face = _face(ctx, i, s, v)
         cam = Camera(yaw=float(v["yaw"]), pitch=float(v["pitch"]), roll=float(v["roll"]), scale=float(v["scale"]),
                      translation=(float(v["translation_x"]), float(v["translation_y"])), center=ctx.center)
         light = Lighting(lights=(DirectionalLight(azimuth=float(v["light_azimuth"]),
@@ -134,10 +172,10 @@ def render_samples(cfg: DesignConfig, shard: ShardSpec):
                                                   intensity=float(v["light_intensity"])),),
                          ambient=float(v["ambient"]))
         bg = float(v["background"])
-        out = render(verts, ctx.model.triangles, albedo, camera=cam, lighting=light, size=cfg.image_size,
+        out = render(face.vertices, ctx.model.triangles, face.albedo, camera=cam, lighting=light, size=cfg.image_size,
                      background=(bg, bg, bg), landmarks=ctx.model.landmarks, return_mask=want_mask,
                      return_depth=want_depth, backend=cfg.backend)
-        rec = sample_record(ctx, i, s, v, ident, age, out.landmarks_2d, shard.split)
+        rec = sample_record(ctx, i, s, v, face, out.landmarks_2d, shard.split)
         item = {"__key__": sample_key(i, s), cfg.image_format: encode_image(out.image, cfg.image_format, cfg.quality),
                 "json": json.dumps(rec, separators=(",", ":")).encode()}
         if want_mask:
@@ -145,5 +183,5 @@ def render_samples(cfg: DesignConfig, shard: ShardSpec):
         if want_depth:
             item["depth.npy"] = encode_npy(out.depth.astype(np.float32))
         if "coeffs" in cfg.extras:
-            item["coeffs.npy"] = encode_npy(np.concatenate([ident.shape, ident.texture]).astype(np.float32))
+            item["coeffs.npy"] = encode_npy(np.concatenate([face.shape_coeffs, face.texture_coeffs]).astype(np.float32))
         yield item

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from .probe import ProbeSpec, parse_probe
 from .spec import ConfigError, FactorSpec, parse_spec
 
 __all__ = ["DesignConfig", "parse_config", "load_config", "FACTORS", "ConfigError"]
@@ -46,7 +47,7 @@ FORMATS = ("png", "jpg")
 EXTRAS = ("mask", "depth", "coeffs")
 
 _TOP = {"name", "description", "model", "seed", "identities", "samples", "intrinsic", "extrinsic",
-        "render", "splits", "shards"}
+        "render", "splits", "shards", "probe"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class DesignConfig:
     fractions: Mapping[str, float]
     heldout: tuple[Mapping[str, tuple], ...]
     samples_per_shard: int
+    probe: ProbeSpec | None = None
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -113,6 +115,7 @@ class DesignConfig:
                        **({"heldout": [{k: list(v) for k, v in h.items()} for h in self.heldout]}
                           if self.heldout else {})},
             "shards": {"samples_per_shard": self.samples_per_shard},
+            **({"probe": self.probe.to_dict()} if self.probe else {}),
         }
 
     def to_yaml(self) -> str:
@@ -215,9 +218,16 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
     name = raw.get("name", "custom")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"name: got {name!r}; expected a non-empty string")
+    n_ids = _int("identities.count", ids.get("count", 16), 1, 10**7)
+    probe = parse_probe(raw.get("probe"), n_ids)
+    if probe is not None and mode != "random":
+        raise ConfigError("probe: probe designs draw pose and light per sample; set samples.mode: random")
+    if probe is not None and per % probe.n_conditions:
+        raise ConfigError(f"samples.per_identity: {per} is not a multiple of the probe's {probe.n_conditions} "
+                          "conditions; every condition must appear equally often")
     return DesignConfig(
         name=name, description=str(raw.get("description", "")), model=model, seed=seed,
-        n_identities=_int("identities.count", ids.get("count", 16), 1, 10**7),
+        n_identities=n_ids, probe=probe,
         genders=_names("identities.genders", ids.get("genders", ["female", "male"])),
         ethnicities=_names("identities.ethnicities",
                            ids.get("ethnicities", ["african", "east_asian", "european", "south_asian"])),

@@ -50,6 +50,34 @@ PRESETS: dict[str, dict] = {
 }
 
 
+
+def _probe(kind: str, per_identity: int, probe: dict, description: str) -> dict:
+    """A probe design on the identities of 'mini' (same seed and identities section), at its image
+    size, with pose and light drawn from the training ranges."""
+    import copy
+
+    raw = copy.deepcopy(PRESETS["mini"])
+    raw.update(name=f"probe-{kind}", description=description, probe=probe)
+    raw["samples"] = {"mode": "random", "per_identity": per_identity}
+    raw["intrinsic"]["expression"] = "neutral"
+    raw["render"]["extras"] = ["coeffs"]
+    raw["splits"] = {"by": "image", "fractions": {"probe": 1.0}}
+    return raw
+
+
+PRESETS["probe-morph"] = _probe(
+    "morph", 96, {"kind": "morph", "distances": [0, 0.5, 1, 1.5, 2, 3, 4, 6], "directions": 3},
+    "Shape-only and texture-only morphs of the 24 mini identities at Mahalanobis distances 0-6 s.d., "
+    "3 random directions each, 2 renders per condition under random training pose and light.")
+PRESETS["probe-cue"] = _probe(
+    "cue", 24, {"kind": "cue_conflict", "partners": 8},
+    "Cue-conflict hybrids: the shape of each mini identity with the texture of 8 others, 3 renders each.")
+PRESETS["probe-revcorr"] = _probe(
+    "revcorr", 200, {"kind": "revcorr", "sigma": 1.0},
+    "Reverse correlation: 200 trials per mini identity with independent N(0, 1) shape and texture "
+    "coefficient noise.")
+
+
 def preset_names() -> list[str]:
     return sorted(PRESETS)
 
