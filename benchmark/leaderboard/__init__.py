@@ -1,0 +1,5 @@
+"""Leaderboard: safe submissions, validation, automatic scoring, a static site."""
+from .safezip import SubmissionError, read_submission_files
+from .submission import Submission, load_submission
+
+__all__ = ["SubmissionError", "read_submission_files", "Submission", "load_submission"]
