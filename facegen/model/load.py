@@ -7,10 +7,14 @@ from .types import FaceModel, ModelFileError
 
 __all__ = ["load_model", "MODEL_FORMATS"]
 
-MODEL_FORMATS = {
-    "embedded": "the default model shipped with facegen (generated deterministically, cached)",
-    ".npz": "facegen's own model file (facegen model build / save_npz)",
-}
+def _formats() -> dict[str, str]:
+    from .loaders import LOADER_FORMATS
+
+    return {"embedded": "the default model shipped with facegen (generated deterministically, cached)",
+            **LOADER_FORMATS}
+
+
+MODEL_FORMATS = _formats()
 
 
 def load_model(spec: str | Path = "embedded") -> FaceModel:
