@@ -101,6 +101,39 @@ def model_preview(model_spec, out, size, seed) -> None:
     click.echo(out)
 
 
+@model.command("build")
+@click.argument("meshes", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--labels", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="CSV with columns file,gender,ethnicity,age (one row per mesh).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.npz).")
+@click.option("--shape-modes", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Identity shape modes to keep.")
+@click.option("--texture-modes", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Identity texture modes to keep (meshes need vertex colours).")
+@click.option("--name", default="built", show_default=True, help="Model name recorded in the file.")
+def model_build(meshes, labels, out, shape_modes, texture_modes, name) -> None:
+    """Build a model from registered MESHES (OBJ/PLY, one topology, millimetres): the GMF recipe.
+
+    Fits a linear model of vertices (and vertex colours) on gender, ethnicity and age, and keeps the
+    principal components of the residual as identity modes.
+
+    \b
+    Example:
+      facegen model build scans/*.obj --labels labels.csv --out mymodel.npz
+    """
+    from .model import ModelFileError, save_npz
+    from .model.build import build_from_files
+
+    if not out.endswith(".npz"):
+        raise click.BadParameter(f"{out!r}: expected a .npz file name", param_hint="--out")
+    try:
+        m = build_from_files(list(meshes), labels, n_shape=shape_modes, n_texture=texture_modes, name=name)
+    except (ModelFileError, ValueError) as e:
+        raise click.BadParameter(str(e)) from None
+    save_npz(m, out)
+    click.echo(f"{out}: {m.n_vertices} vertices, {m.n_shape} shape modes, {m.n_texture} texture modes")
+
+
 
 def _design(preset_name: str | None, config: str | None):
     from .design import ConfigError, load_config, preset

@@ -67,3 +67,27 @@ def test_preview_sheet_has_every_row(model_path, tmp_path):
     assert im.shape[0] == 5 * (48 + 18)
     # faces were drawn: the tile area is not blank
     assert (im[:48, 150:] < 200).mean() > 0.1
+
+
+def test_build_from_exported_meshes(model_path, tmp_path):
+    run = CliRunner().invoke
+    rows = ["file,gender,ethnicity,age"]
+    paths = []
+    for k in range(12):
+        g, e, age = ("female", "male")[k % 2], ("a", "b", "c")[k % 3], 25 + 3 * k
+        p = tmp_path / f"f{k}.obj"
+        r = run(main, ["model", "export", str(model_path), "--out", str(p), "--seed", str(k), "--gender", g,
+                       "--ethnicity", e, "--age", str(age)])
+        assert r.exit_code == 0, r.output
+        rows.append(f"{p.name},{g},{e},{age}")
+        paths.append(str(p))
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "built.npz"
+    r = run(main, ["model", "build", *paths, "--labels", str(tmp_path / "labels.csv"), "--out", str(out),
+                   "--shape-modes", "4", "--texture-modes", "3"])
+    assert r.exit_code == 0, r.output
+    m = load_model(out)
+    assert m.n_vertices == 362 and m.n_shape == 4 and m.n_texture == 3
+    assert set(m.factors.genders) == {"female", "male"} and set(m.factors.ethnicities) == {"a", "b", "c"}
+    r = run(main, ["model", "build", *paths[:3], "--labels", str(tmp_path / "labels.csv"), "--out", str(out)])
+    assert r.exit_code == 2
