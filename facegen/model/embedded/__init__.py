@@ -1,0 +1,211 @@
+"""The embedded default face model: facegen's own synthetic 3D morphable model, built from code.
+
+No third-party face data is used: the mean head is a parametric surface with hand-placed anatomical
+features (``geometry``), painted albedo (``albedo``), identity modes from targeted and random
+smooth fields (``modes``, ``fields``), GMF-style factor directions (``factors``), FACS action units
+and expression prototypes (``expressions``), and named points / iBUG landmarks (``landmarks``).
+Anthropometric calibration targets the published norms in ``facegen.model.anthropometry``.
+
+The build is deterministic (same bytes on every run: float64 maths with element-wise reductions in
+a fixed order, a small symmetric eigendecomposition, results rounded to float32) and takes a few
+seconds; ``embedded_model()`` keeps one copy per process and a copy on disk in
+``$FACEGEN_CACHE`` (default ``~/.cache/facegen``), keyed by the generator's version and sources.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..anthropometry import MEASURES, NORMS
+from ..types import FaceModel, FactorModel
+from . import albedo as _albedo
+from . import expressions as _expr
+from . import factors as _factors
+from . import landmarks as _lm
+from . import modes as _modes
+from .fields import pca_modes
+from .geometry import build_grid
+
+__all__ = ["embedded_model", "build_model", "clear_cache", "GENERATOR_VERSION"]
+
+GENERATOR_VERSION = "1"
+_log = logging.getLogger(__name__)
+_CACHE: dict[str, FaceModel] = {}
+
+PROVENANCE = (
+    "facegen embedded model v{v}: synthetic, generated from code in facegen/model/embedded "
+    "(parametric head, hand-placed features and FACS action units, random smooth fields); no scanned "
+    "or third-party face data. Anthropometric targets: Farkas 1994 / Farkas, Katic & Forrest 2005 "
+    "(NAW norms). Licence: the facegen project's licence."
+)
+
+
+def _measures(v: np.ndarray, pts: dict[str, int]) -> np.ndarray:
+    return np.array([np.sqrt(((v[pts[a]] - v[pts[b]]) ** 2).sum()) for a, b in MEASURES.values()])
+
+
+def _lincomb(coeffs, fields) -> np.ndarray:
+    out = np.zeros_like(fields[0])
+    for c, f in zip(coeffs, fields):
+        out += float(c) * f
+    return out
+
+
+def _solve_targeted(v, pts, targeted, delta, extra=None, iters=3):
+    """Amplitudes of the targeted fields so that m(v + D/2) - m(v - D/2) = delta (D includes ``extra``)."""
+    fn = lambda u: _measures(u, pts)  # noqa: E731
+    base = np.zeros_like(v) if extra is None else extra
+    amp = np.zeros(len(targeted))
+    for _ in range(iters):
+        D = base + _lincomb(amp, targeted)
+        got = fn(v + 0.5 * D) - fn(v - 0.5 * D)
+        S = _modes.linear_sensitivity(fn, v + 0.0 * D, targeted)
+        amp = amp + np.linalg.solve(np.round(S, 9), delta - got)
+    return base + _lincomb(amp, targeted)
+
+
+def build_model() -> FaceModel:
+    """Build the embedded model from scratch (deterministic; a few seconds)."""
+    g = build_grid()
+    v0 = g.vertices
+    pts = _lm.points(g, v0)
+    upper, _ = _lm.mouth_rows(g, v0)
+    masks = _albedo.paint_masks(v0[:, 0], v0[:, 1], g.front)
+    feats = _modes.feature_fields(g, v0)
+    names = list(MEASURES)
+    targeted = [feats[_modes.TARGETED[m]] for m in names]
+    fem = np.array([NORMS[m].female[0] for m in names])
+    mal = np.array([NORMS[m].male[0] for m in names])
+    sd_norm = np.array([0.5 * (NORMS[m].female[1] + NORMS[m].male[1]) for m in names])
+    fn = lambda u: _measures(u, pts)  # noqa: E731
+
+    # 1. mean shape: the sex-averaged norm means
+    v = v0.copy()
+    for _ in range(3):
+        S = _modes.linear_sensitivity(fn, v, targeted)
+        v = v + _lincomb(np.linalg.solve(np.round(S, 9), 0.5 * (fem + mal) - fn(v)), targeted)
+    mean_shape = v
+
+    # 2. gender: male - female difference with the published measure differences
+    mean_alb = _albedo.mean_albedo(v0, g.front, _albedo.cavity(v0, g.rows, g.cols))
+    g_extra, g_alb = _factors.gender_extras(g, v0, masks, mean_alb)
+    D = _solve_targeted(mean_shape, pts, targeted, mal - fem, g_extra)
+    gender_shape = np.stack([-0.5 * D, 0.5 * D])
+    gender_albedo = np.stack([-0.5 * g_alb, 0.5 * g_alb])
+
+    # 3. ethnicity: measure offsets plus extra features, centred across levels
+    e_extra, e_alb = _factors.ethnic_extras(g, v0, masks, mean_alb)
+    wanted = np.array([[_factors.ETHNIC_MEASURES[e][m] for m in names] for e in _factors.ETHNICITIES])
+    wanted = wanted - wanted.mean(0)
+    S = _modes.linear_sensitivity(fn, mean_shape, targeted)
+    eth = []
+    for k in range(len(_factors.ETHNICITIES)):
+        own = fn(mean_shape + e_extra[k]) - fn(mean_shape)
+        amp = np.linalg.solve(np.round(S, 9), wanted[k] - own)
+        eth.append(e_extra[k] + _lincomb(amp, targeted))
+    eth = np.stack(eth)
+    ethnicity_shape = eth - eth.mean(0)
+
+    # 4. age, per year
+    weight = 0.3 + 0.7 * g.front
+    age_shape, age_albedo = _factors.age_fields(g, v0, masks, weight, mean_alb)
+
+    # 5. identity shape: targeted fields' s.d. solved so each measure's identity s.d. is a fraction of the norm's
+    others = [f for k, f in feats.items() if k not in _modes.TARGETED.values()]
+    others += _modes.random_shape_fields(g, weight)
+    # remove each other field's first-order effect on the measures (a mix of the smooth targeted
+    # fields), so that the anthropometric spread is set by the targeted fields alone
+    S_o = _modes.linear_sensitivity(fn, mean_shape, others)
+    Sr = np.round(S, 9)
+    others = [f - _lincomb(np.linalg.solve(Sr, S_o[:, k]), targeted) for k, f in enumerate(others)]
+    S_o = _modes.linear_sensitivity(fn, mean_shape, others)
+    var_other = (S_o ** 2).sum(1)
+    A = np.round(S ** 2, 9)
+    var_t = np.linalg.solve(A, (_modes.ID_SD_FRACTION * sd_norm) ** 2 - var_other)
+    if np.any(var_t <= 0):
+        raise RuntimeError(f"embedded model: random fields alone exceed the anthropometric s.d. budget: {var_t}")
+    shape_fields = [np.sqrt(s) * t for s, t in zip(var_t, targeted)] + others
+    shape_basis, shape_sd = pca_modes(shape_fields)
+
+    # 6. identity texture, banded
+    bands = _modes.texture_fields(g, weight, masks, mean_alb)
+    tex_basis, tex_sd, tex_band = _modes.pca_texture(bands)
+
+    # 7. expressions, landmarks, regions
+    au = _expr.action_units(g, v0, upper)
+    lm = _lm.ibug68(g, v0, pts)
+    regions = _lm.regions(g, v0, masks)
+
+    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
+    factors = FactorModel(
+        genders=_factors.GENDERS, gender_shape=f32(gender_shape), gender_albedo=f32(gender_albedo),
+        ethnicities=_factors.ETHNICITIES, ethnicity_shape=f32(ethnicity_shape), ethnicity_albedo=f32(e_alb),
+        age_reference=_factors.AGE_REFERENCE, age_range=_factors.AGE_RANGE,
+        age_shape=f32(age_shape), age_albedo=f32(age_albedo),
+    )
+    return FaceModel(
+        name="embedded", version=GENERATOR_VERSION,
+        mean_shape=f32(mean_shape), shape_basis=f32(shape_basis), shape_sd=f32(shape_sd),
+        mean_albedo=f32(mean_alb), texture_basis=f32(tex_basis), texture_sd=f32(tex_sd),
+        texture_bands=tex_band.astype(np.int32),
+        triangles=g.triangles.astype(np.int32), uvs=f32(g.uvs),
+        expression_basis=f32(au), expression_names=_expr.AU_NAMES,
+        expressions={k: dict(v) for k, v in _expr.EXPRESSIONS.items()},
+        landmarks=lm.astype(np.int32), regions=regions, points=pts, factors=factors,
+        provenance=PROVENANCE.format(v=GENERATOR_VERSION),
+    )
+
+
+def _cache_key() -> str:
+    h = hashlib.sha256(f"{GENERATOR_VERSION}|numpy {np.__version__}".encode())
+    import scipy
+
+    h.update(f"|scipy {scipy.__version__}".encode())
+    here = Path(__file__).resolve().parent
+    for p in sorted(here.glob("*.py")) + [here.parent / "anthropometry.py"]:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("FACEGEN_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "facegen"
+
+
+def embedded_model(*, use_disk_cache: bool = True) -> FaceModel:
+    """The embedded default model (built once per process; cached on disk between processes)."""
+    key = _cache_key()
+    if key in _CACHE:
+        return _CACHE[key]
+    from ..npz import load_npz, save_npz
+
+    path = _cache_dir() / f"embedded-v{GENERATOR_VERSION}-{key}.npz"
+    model = None
+    if use_disk_cache and path.exists():
+        try:
+            model = load_npz(path)
+        except Exception as e:  # a corrupt cache is rebuilt, not fatal
+            _log.warning("ignoring unreadable model cache %s: %s", path, e)
+    if model is None:
+        model = build_model()
+        if use_disk_cache:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_npz(model, path, compress=False)
+                for old in path.parent.glob("embedded-v*.npz"):     # caches of other generator sources
+                    if old != path:
+                        old.unlink(missing_ok=True)
+            except OSError as e:
+                _log.warning("could not write model cache %s: %s", path, e)
+    _CACHE[key] = model
+    return model
+
+
+def clear_cache() -> None:
+    """Forget the in-process copy (the disk cache stays)."""
+    _CACHE.clear()

@@ -1,0 +1,161 @@
+"""Identity modes of the embedded model: shape (feature-targeted + smooth random) and banded texture.
+
+Shape. Each latent is a displacement field (V, 3) mm for one s.d.: 20 anatomically targeted fields
+(face width and height, nose width/length/protrusion, eye spacing/height/depth, mouth width/height,
+lip fullness, jaw width, chin, brow ridge, cheekbones, forehead slope, head length ...) and 30
+smooth random fields at correlation lengths of 40, 25 and 15 mm (mostly left-right symmetric).
+The five fields that drive the anthropometric measures (``TARGETED``) get their s.d. solved so that
+each measure's identity s.d. is ``ID_SD_FRACTION`` of the published norm s.d. (see
+``facegen.model.anthropometry``). ``fields.pca_modes`` then rotates the latents into orthonormal
+principal modes with decreasing s.d., as GMF's identity PCA is.
+
+Texture. Smooth random colour fields in three spatial-frequency bands (GMF uses five), band k with
+correlation length ``BANDS[k]`` mm and a per-band s.d.; each field's colour direction mixes the
+melanin, haemoglobin and luminance axes of skin. Feature fields (brow darkness, lip redness, iris
+colour, cheek flush, overall tone) join band 0. PCA runs within each band; modes are then ordered
+by s.d. and ``texture_bands`` records each mode's band.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .fields import pca_modes, rng_for, smooth_field
+from .geometry import EYE_Y, MOUTH_Y, Grid, gauss2
+
+__all__ = ["feature_fields", "random_shape_fields", "texture_fields", "mirror_index", "TARGETED",
+           "ID_SD_FRACTION", "BANDS", "linear_sensitivity"]
+
+#: measure -> the feature field that controls it
+TARGETED = {"zy-zy": "face_width", "al-al": "nose_width", "en-en": "eye_spacing", "ch-ch": "mouth_width",
+            "n-gn": "face_height"}
+#: identity s.d. of each measure as a fraction of the published (sex-averaged) s.d.
+ID_SD_FRACTION = 0.7
+#: texture bands: (correlation length mm, number of random fields, total relative s.d. of the band)
+BANDS = ((40.0, 18, 0.07), (12.0, 14, 0.035), (4.0, 12, 0.02))
+
+
+def mirror_index(g: Grid) -> np.ndarray:
+    """Vertex index of each vertex's left-right mirror image (x -> -x)."""
+    i, j = np.divmod(np.arange(g.rows * g.cols), g.cols)
+    return (i * g.cols + (g.cols - j) % g.cols).astype(np.int64)
+
+
+def _smoothstep(t):
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def feature_fields(g: Grid, v: np.ndarray) -> dict[str, np.ndarray]:
+    """Anatomically targeted displacement fields (V, 3) mm, each one plausible s.d. (before calibration)."""
+    x, y = v[:, 0], v[:, 1]
+    ax, sx, fr = np.abs(x), np.sign(x), g.front
+    zero = np.zeros_like(x)
+
+    def f(dx=zero, dy=zero, dz=zero):
+        return np.stack([dx, dy, dz], -1)
+
+    lower = np.where(y < 33.0, y - 33.0, 0.0) * _smoothstep((y + 140.0) / 40.0)
+    side = _smoothstep((np.cos(g.theta)[np.arange(x.size) % g.cols] + 0.6) / 0.8)
+    cheek_band = np.exp(-0.5 * ((y - 5.0) / 45.0) ** 2) * side * _smoothstep((ax - 28.0) / 25.0)
+    return {
+        "face_width": f(dx=x * 0.03 * cheek_band),
+        "face_height": f(dy=0.04 * lower),
+        "nose_width": f(dx=x * 0.06 * gauss2(x, y, 0.0, -11.0, 16.0, 9.0) * fr),
+        "eye_spacing": f(dx=sx * 1.0 * gauss2(ax, y, 31.0, EYE_Y, 14.0, 11.0) * fr),
+        "mouth_width": f(dx=x * 0.06 * gauss2(x, y, 0.0, MOUTH_Y, 30.0, 9.0) * fr),
+        "nose_length": f(dy=-1.8 * gauss2(x, y, 0.0, -9.0, 14.0, 9.0) * fr),
+        "nose_protrusion": f(dz=2.0 * gauss2(x, y, 0.0, 2.0, 7.0, 14.0) * fr),
+        "nose_bridge": f(dz=1.5 * gauss2(x, y, 0.0, 22.0, 6.0, 8.0) * fr),
+        "eye_height": f(dy=1.2 * gauss2(ax, y, 31.0, EYE_Y + 4.0, 16.0, 12.0) * fr),
+        "eye_depth": f(dz=1.6 * gauss2(ax, y, 31.0, EYE_Y + 2.0, 13.0, 9.0) * fr),
+        "mouth_height": f(dy=1.8 * gauss2(x, y, 0.0, MOUTH_Y, 28.0, 12.0) * fr),
+        "lip_fullness": f(dz=1.2 * gauss2(x, y, 0.0, MOUTH_Y, 20.0, 6.0) * fr),
+        "jaw_width": f(dx=x * 0.05 * _smoothstep((-25.0 - y) / 30.0) * _smoothstep((y + 120.0) / 20.0)
+                       * _smoothstep((ax - 15.0) / 25.0)),
+        "chin": f(dz=2.5 * gauss2(x, y, 0.0, -74.0, 16.0, 11.0) * fr),
+        "brow_ridge": f(dz=1.6 * gauss2(ax, y, 26.0, 39.0, 18.0, 6.0) * fr),
+        "cheekbones": f(dx=sx * 1.2 * gauss2(ax, y, 50.0, 6.0, 15.0, 11.0) * fr,
+                        dz=1.5 * gauss2(ax, y, 44.0, 6.0, 15.0, 11.0) * fr),
+        "cheek_fullness": f(dz=2.0 * gauss2(ax, y, 42.0, -25.0, 14.0, 12.0) * fr),
+        "forehead_slope": f(dz=-2.5 * _smoothstep((y - 40.0) / 60.0) * fr),
+        "head_length": f(dz=-5.0 * _smoothstep(-np.cos(g.theta)[np.arange(x.size) % g.cols] / 0.8)),
+        "head_width": f(dx=x * 0.03 * _smoothstep((y - 0.0) / 40.0) * (1.0 - fr)),
+    }
+
+
+def random_shape_fields(g: Grid, weight: np.ndarray) -> list[np.ndarray]:
+    """30 smooth random displacement fields (V, 3) mm at 40/25/15 mm, mostly mirror-symmetric."""
+    mi = mirror_index(g)
+    y = g.vertices[:, 1]
+    crown = _smoothstep((112.0 - y) / 25.0) * _smoothstep((y + 145.0) / 20.0)   # the poles stay closed
+    out = []
+    for L, n, amp in ((40.0, 12, 2.2), (25.0, 10, 1.2), (15.0, 8, 0.6)):
+        for k in range(n):
+            f = smooth_field(g.surf, L, rng_for(int(L), k), weight, channels=3)
+            mirrored = f[mi] * np.array([-1.0, 1.0, 1.0])
+            sym, anti = 0.5 * (f + mirrored), 0.5 * (f - mirrored)
+            out.append(amp * (sym + 0.25 * anti) * (weight * crown)[:, None] / max(weight.max(), 1e-12))
+    return out
+
+
+def linear_sensitivity(measure: Callable[[np.ndarray], np.ndarray], v: np.ndarray,
+                       fields: list[np.ndarray], eps: float = 1e-3) -> np.ndarray:
+    """(M, K) change of each measure per unit of each field, by central differences at ``v``."""
+    cols = [(measure(v + eps * f) - measure(v - eps * f)) / (2 * eps) for f in fields]
+    return np.stack(cols, axis=1)
+
+
+# Relative skin colour axes (fraction of the mean albedo per unit): melanin darkens and browns,
+# haemoglobin reddens, luminance scales all channels.
+_MELANIN = np.array([-0.30, -0.38, -0.46])
+_HAEMO = np.array([0.06, -0.12, -0.08])
+_LUMA = np.array([0.30, 0.30, 0.30])
+
+
+def texture_fields(g: Grid, weight: np.ndarray, masks: dict[str, np.ndarray],
+                   mean_alb: np.ndarray) -> list[list[np.ndarray]]:
+    """Per band, a list of colour fields (V, 3) for one s.d. each (band 0 includes feature fields).
+
+    A random field's colour is a random mix of the relative skin axes times the mean albedo, so
+    variation is proportional to the local colour (no green or violet skin). The per-band total
+    relative s.d. is ``BANDS[k][2]``.
+    """
+    mi = mirror_index(g)
+    skin = np.clip(1.0 - masks["eye"] - masks["band"] - 0.7 * masks["nostril"], 0.0, 1.0)
+    base = mean_alb * skin[:, None]
+    bands: list[list[np.ndarray]] = []
+    for b, (L, n, sd) in enumerate(BANDS):
+        fields = []
+        for k in range(n):
+            rng = rng_for(100 + b, k)
+            w3 = rng.standard_normal(3) * np.array([1.0, 0.3, 0.6])
+            col = w3[0] * _MELANIN + w3[1] * _HAEMO + w3[2] * _LUMA
+            col = col / np.sqrt((col ** 2).mean())
+            f = smooth_field(g.surf, L, rng, weight)[:, 0]
+            f = 0.5 * (f + f[mi]) + 0.3 * 0.5 * (f - f[mi])
+            fields.append((sd / np.sqrt(n)) * f[:, None] * col[None, :] * base)
+        bands.append(fields)
+    brow, lips, iris = masks["brow"], masks["lips"], masks["iris"] * (1.0 - masks["pupil"])
+    bands[0] += [
+        0.10 * base * _MELANIN[None, :] / np.sqrt((_MELANIN ** 2).mean()),        # overall tone
+        0.25 * (brow[:, None] * mean_alb) * np.array([-1.0, -1.0, -1.0]),             # brow darkness
+        0.12 * (lips[:, None] * mean_alb) * np.array([0.3, -0.8, -0.6]),              # lip redness
+        0.05 * iris[:, None] * np.array([0.3, 0.5, 0.6]),                             # iris colour
+        0.06 * (masks["cheek"][:, None] * mean_alb) * np.array([0.3, -0.6, -0.4]),    # cheek flush
+    ]
+    return bands
+
+
+def pca_texture(bands: list[list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Texture basis (Kt, V, 3), s.d. (Kt,) decreasing, band (Kt,) int from per-band PCA."""
+    basis, sd, band = [], [], []
+    for b, fields in enumerate(bands):
+        bb, ss = pca_modes(fields)
+        basis.append(bb)
+        sd.append(ss)
+        band.append(np.full(ss.size, b))
+    basis, sd, band = np.concatenate(basis), np.concatenate(sd), np.concatenate(band)
+    order = np.lexsort((band, -np.round(sd, 9)))
+    return basis[order], sd[order], band[order]

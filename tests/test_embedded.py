@@ -1,0 +1,272 @@
+"""The embedded default model: structure, modes, determinism, expressions, factors, landmarks."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from facegen.model import load_model
+from facegen.model.anthropometry import measure
+from facegen.model.embedded import build_model, clear_cache, embedded_model
+from facegen.model.npz import load_npz, save_npz
+from facegen.model.types import FaceModel, Identity
+from facegen.model.validate import check_model
+
+PAPER_EXPRESSIONS = ("neutral", "happy", "surprise", "fear", "disgust", "anger", "sad")
+AUS = ("AU1", "AU2", "AU4", "AU5", "AU6", "AU7", "AU9", "AU10", "AU12", "AU15", "AU16", "AU17", "AU20",
+       "AU23", "AU25", "AU26")
+
+
+@pytest.fixture(scope="module")
+def m(embedded) -> FaceModel:
+    return embedded
+
+
+def _neutral(m: FaceModel, gender="female", ethnicity="european", age=45.0) -> Identity:
+    return Identity(np.zeros(m.n_shape), np.zeros(m.n_texture), gender, ethnicity, age)
+
+
+def _face_normals(v: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    return np.cross(v[tri[:, 1]] - v[tri[:, 0]], v[tri[:, 2]] - v[tri[:, 0]])
+
+
+# -- structure ---------------------------------------------------------------------------------
+def test_model_validates_and_is_big_enough(m):
+    check_model(m, source="test")
+    assert m.name == "embedded"
+    assert m.n_vertices >= 5000
+    assert m.triangles.shape[0] >= 2 * m.n_vertices - 2000
+    assert m.mean_shape.dtype == np.float32 and m.triangles.dtype == np.int32
+    assert "third-party" in m.provenance
+
+
+def test_geometry_is_a_head_in_millimetres_centred_near_origin(m):
+    v = m.mean_shape
+    ext = np.ptp(v, axis=0)
+    assert 130 < ext[0] < 190 and 230 < ext[1] < 320 and 170 < ext[2] < 240, ext
+    centre = 0.5 * (v.min(0) + v.max(0))
+    assert np.all(np.abs(centre) < 30.0), centre
+    # the face looks towards +z: the nose tip is the most forward landmark region
+    assert v[m.points["prn"], 2] == pytest.approx(v[:, 2].max(), abs=1.0)
+
+
+def test_triangles_face_outwards(m):
+    v = m.mean_shape.astype(np.float64)
+    n = _face_normals(v, m.triangles)
+    c = v[m.triangles].mean(1) - np.array([0.0, 0.0, 0.0])
+    outward = (n * c).sum(1) > 0
+    assert outward.mean() > 0.97
+    face = np.isin(m.triangles, m.regions["face"]).all(1)
+    assert (n[face, 2] > 0).mean() > 0.9     # the face front points at the viewer (+z)
+
+
+def test_regions_points_and_uvs(m):
+    for name in ("face", "forehead", "jaw", "nose", "eyes", "mouth", "cheeks", "chin", "brows", "ears"):
+        assert m.regions[name].size > 20, name
+    v = m.mean_shape
+    assert v[m.regions["forehead"], 1].mean() > v[m.regions["eyes"], 1].mean() > v[m.regions["mouth"], 1].mean()
+    assert v[m.regions["jaw"], 1].mean() < v[m.regions["nose"], 1].mean()
+    assert m.landmarks[30] in set(m.regions["nose"].tolist())
+    for p in ("zy_r", "zy_l", "al_r", "al_l", "en_r", "en_l", "ch_r", "ch_l", "n", "gn", "sn", "prn", "sto"):
+        assert p in m.points, p
+    for p in ("zy", "al", "en", "ch", "ex", "go"):
+        assert v[m.points[p + "_r"], 0] < 0 < v[m.points[p + "_l"], 0], p
+    assert m.uvs.shape == (m.n_vertices, 2) and m.uvs.min() >= 0.0 and m.uvs.max() <= 1.0
+
+
+# -- identity modes ------------------------------------------------------------------------------
+def test_modes_count_decay_and_bands(m):
+    assert m.n_shape >= 40 and m.n_texture >= 40
+    for sd in (m.shape_sd, m.texture_sd):
+        assert np.all(sd > 0)
+        assert np.all(np.diff(sd) <= 1e-6 * sd[0]), "s.d. must not increase"
+        assert sd[0] > 5 * sd[-1]
+    bands = np.asarray(m.texture_bands)
+    assert set(bands.tolist()) >= {0, 1, 2}
+    means = [m.texture_sd[bands == b].mean() for b in sorted(set(bands.tolist()))]
+    assert means == sorted(means, reverse=True), "coarser bands carry more variance"
+
+
+def test_shape_basis_is_orthonormal(m):
+    b = m.shape_basis[:12].reshape(12, -1).astype(np.float64)
+    gram = np.einsum("iv,jv->ij", b, b)
+    assert np.allclose(gram, np.eye(12), atol=1e-4)
+
+
+def test_random_identities_differ_and_stay_plausible(m):
+    rng = np.random.default_rng(7)
+    v0 = m.mean_shape.astype(np.float64)
+    n0 = _face_normals(v0, m.triangles)
+    face = np.isin(m.triangles, m.regions["face"]).all(1)
+    shapes, albs = [], []
+    for _ in range(12):
+        v, a = m.compose(m.sample_identity(rng))
+        n = _face_normals(v.astype(np.float64), m.triangles)
+        flipped = ((n * n0).sum(1) < 0)[face].mean()
+        assert flipped < 0.002, f"{flipped:.2%} of face triangles flip: implausible shape"
+        shapes.append(v)
+        albs.append(a)
+    d = [np.sqrt(((shapes[i] - shapes[j]) ** 2).sum(1)).mean() for i in range(4) for j in range(i + 1, 4)]
+    assert min(d) > 1.0, d                          # visibly different people (mm)
+    assert max(d) < 15.0, d
+    # +-3 s.d. along every texture mode stays (mostly) inside [0, 1]
+    step = 3.0 * m.texture_sd[:, None, None] * m.texture_basis
+    for a in (m.mean_albedo + step, m.mean_albedo - step):
+        out = ((a < 0) | (a > 1)).mean(axis=(1, 2))
+        assert out.max() < 0.01, int(np.argmax(out))
+
+
+# -- determinism, caching and files ---------------------------------------------------------------
+def test_build_is_deterministic_across_builds_and_blas_threads(m):
+    first = build_model().sha256()
+    assert first == m.sha256()                # the session's model (built or read from the cache)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    code = "from facegen.model.embedded import build_model; print(build_model().sha256())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == first
+
+
+def test_in_process_and_disk_cache(m, tmp_path, monkeypatch):
+    import facegen.model.embedded as emb
+
+    calls = []
+    monkeypatch.setattr(emb, "build_model", lambda: calls.append(1) or m)
+    monkeypatch.setenv("FACEGEN_CACHE", str(tmp_path))
+    clear_cache()
+    try:
+        a = embedded_model()
+        assert embedded_model() is a and calls == [1]
+        files = list(tmp_path.glob("embedded-*.npz"))
+        assert len(files) == 1
+        clear_cache()
+        b = embedded_model()                  # read back from disk, not rebuilt
+        assert calls == [1] and b is not a and b.sha256() == m.sha256()
+        assert load_model("embedded") is b
+        files[0].write_bytes(b"corrupt")      # a broken cache file is rebuilt, not fatal
+        clear_cache()
+        embedded_model()
+        assert calls == [1, 1]
+    finally:
+        clear_cache()
+
+
+def test_npz_round_trip(m, tmp_path):
+    p = save_npz(m, tmp_path / "embedded.npz", compress=False)
+    assert load_npz(p).sha256() == m.sha256()
+
+
+# -- expressions -----------------------------------------------------------------------------------
+def test_expression_table(m):
+    assert set(AUS) <= set(m.expression_names)
+    assert set(PAPER_EXPRESSIONS) <= set(m.expressions)
+    assert dict(m.expressions["neutral"]) == {}
+    for name in PAPER_EXPRESSIONS[1:]:
+        assert len(m.expressions[name]) >= 2
+    assert np.allclose(m.expression_offset("happy", 0.5), 0.5 * m.expression_offset("happy", 1.0), atol=1e-5)
+    assert not np.any(m.expression_offset("neutral"))
+
+
+def _moves(m, expression):
+    base, _ = m.compose(_neutral(m))
+    v, _ = m.compose(_neutral(m), expression=expression)
+    return (v - base).astype(np.float64)
+
+
+def test_expressions_move_the_expected_regions(m):
+    lm, p = m.landmarks, m.points
+    d = _moves(m, "happy")
+    assert d[p["ch_l"], 1] > 2.0 and d[p["ch_r"], 1] > 2.0          # lip corners up
+    assert d[p["ch_l"], 0] > 1.0 and d[p["ch_r"], 0] < -1.0         # and out
+    assert d[m.regions["cheeks"], 1].mean() > 0.3                    # AU6 raises the cheeks
+    d = _moves(m, "surprise")
+    assert d[lm[17:27], 1].min() > 1.5                               # brows up
+    assert d[lm[66], 1] - d[lm[62], 1] < -8.0                        # mouth opens (jaw drop)
+    assert d[lm[8], 1] < -5.0
+    d = _moves(m, "sad")
+    assert d[p["ch_l"], 1] < -1.5 and d[p["ch_r"], 1] < -1.5        # lip corners down
+    assert d[lm[21], 1] > 0.5 and d[lm[22], 1] > 0.5                 # inner brows up (AU1)
+    d = _moves(m, "anger")
+    assert d[lm[19], 1] < -1.0 and d[lm[24], 1] < -1.0               # brows down
+    assert d[lm[21], 0] > 0.5 and d[lm[22], 0] < -0.5                # and together
+    d = _moves(m, "fear")
+    assert d[lm[17:27], 1].mean() > 1.0 and d[p["ch_l"], 0] > 1.0   # brows up, lips stretched
+    d = _moves(m, "disgust")
+    assert d[p["al_l"], 1] > 1.0 and d[p["sn"], 1] > 1.0             # nose wrinkled up
+
+
+def test_expressions_keep_the_mesh_intact(m):
+    v0 = m.mean_shape.astype(np.float64)
+    n0 = _face_normals(v0, m.triangles)
+    face = np.isin(m.triangles, m.regions["face"]).all(1)
+    for name in PAPER_EXPRESSIONS:
+        v = v0 + m.expression_offset(name)
+        flipped = ((_face_normals(v, m.triangles) * n0).sum(1) < 0)[face].mean()
+        assert flipped < 0.002, (name, flipped)
+
+
+# -- factors -----------------------------------------------------------------------------------------
+def test_factor_levels_and_centring(m):
+    f = m.factors
+    assert f.genders == ("female", "male")
+    assert len(f.ethnicities) >= 3 and "european" in f.ethnicities and "african" in f.ethnicities
+    assert f.age_range == (20.0, 70.0)
+    assert np.allclose(f.ethnicity_shape.sum(0), 0.0, atol=1e-3)
+    assert np.allclose(f.ethnicity_albedo.sum(0), 0.0, atol=1e-4)
+    assert np.allclose(f.gender_shape.sum(0), 0.0, atol=1e-3)
+
+
+def test_gender_acts_on_shape_and_albedo(m):
+    vf, af = m.compose(_neutral(m, "female"))
+    vm, am = m.compose(_neutral(m, "male"))
+    mf, mm = measure(vf, m), measure(vm, m)
+    for k in mf:
+        assert mm[k] > mf[k], k                                       # male face wider, taller ...
+    assert mm["n-gn"] - mf["n-gn"] > 5.0 and mm["zy-zy"] - mf["zy-zy"] > 4.0
+    brows = m.regions["brows"]
+    assert am[brows].mean() < af[brows].mean() - 0.01                # darker brows
+    assert vm[m.points["g"], 2] > vf[m.points["g"], 2]               # more prominent brow ridge
+
+
+def test_age_acts_on_shape_and_albedo(m):
+    young, ay = m.compose(_neutral(m, "male"), age=20)
+    old, ao = m.compose(_neutral(m, "male"), age=70)
+    jaw = m.regions["jaw"]
+    assert (old[jaw, 1] - young[jaw, 1]).mean() < -0.5              # jowls sag
+    face = m.regions["face"]
+    assert ao[face].mean() < ay[face].mean()                         # darker / less even skin
+    assert np.std(ao[face] - ay[face]) > 0.002
+    with pytest.raises(ValueError):
+        m.compose(_neutral(m), age=80)
+
+
+def test_ethnicity_acts_on_shape_and_albedo(m):
+    out = {e: m.compose(_neutral(m, "male", e)) for e in m.factors.ethnicities}
+    face = m.regions["cheeks"]
+    lum = {e: a[face].mean() for e, (v, a) in out.items()}
+    assert lum["african"] < lum["south_asian"] < lum["european"]
+    al = {e: measure(v, m)["al-al"] for e, (v, a) in out.items()}
+    assert al["african"] > al["european"]
+    zy = {e: measure(v, m)["zy-zy"] for e, (v, a) in out.items()}
+    assert zy["east_asian"] > zy["european"]
+
+
+# -- landmarks ---------------------------------------------------------------------------------------
+def test_ibug_landmark_order(m):
+    v = m.mean_shape[m.landmarks].astype(np.float64)
+    x, y, z = v[:, 0], v[:, 1], v[:, 2]
+    assert len(set(m.landmarks.tolist())) == 68
+    assert x[0] < 0 < x[16] and np.all(np.diff(x[:17]) > 0)          # jaw: face's right to left
+    assert m.landmarks[8] == m.points["gn"] and y[8] == y[:17].min()
+    assert np.all(y[17:27] > y[36:48].max())                         # brows above eyes
+    assert np.all(np.diff(x[17:22]) > 0) and np.all(np.diff(x[22:27]) > 0)
+    assert x[36] < x[39] < 0 < x[42] < x[45]                         # eye corners
+    assert y[37] > y[41] and y[38] > y[40] and y[43] > y[47] and y[44] > y[46]
+    assert np.argmax(z) == 30 and np.all(np.diff(y[27:31]) < 0)     # nose bridge down to the tip
+    assert np.all(np.diff(x[31:36]) > 0) and y[33] < y[30]
+    assert x[48] < x[51] < x[54] and x[60] < x[62] < x[64]
+    assert y[51] > y[62] > y[66] > y[57] and y[51] < y[33]
+    assert np.all(np.diff(x[48:55]) > 0) and np.all(np.diff(x[54:60]) < 0)
