@@ -229,5 +229,14 @@ def inspect_cmd(directory, sheet, as_json) -> None:
         raise SystemExit(1)
 
 
+def _register() -> None:
+    from .datasets.cli import datasets_group, datasheet_cmd, download_cmd
+
+    for cmd in (download_cmd, datasheet_cmd, datasets_group):
+        main.add_command(cmd)
+
+
+_register()
+
 if __name__ == "__main__":
     main()

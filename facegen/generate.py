@@ -169,6 +169,9 @@ def generate(cfg: DesignConfig, out: str | Path, *, workers: int = 1, shards: st
         bar.update(n)
     bar.close()
     manifest = assemble_manifest(out, head=_head(cfg, model, limit), planned=[s.name for s in plan])
+    from .datasets import write_datasheet
+
+    write_datasheet(out)
     return RunResult(out=out, planned=len(plan), written=len(todo), skipped=len(sel) - len(todo),
                      manifest=manifest)
 

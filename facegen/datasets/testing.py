@@ -1,0 +1,158 @@
+"""A real HTTP server on 127.0.0.1 with switchable faults, for testing downloads and streaming.
+
+It serves an in-memory ``files`` table (URL path -> bytes), honours ``Range: bytes=A-[B]`` with
+206 answers, and on demand: drops the connection after N body bytes, flips a byte of the body,
+ignores Range (sends the whole file with 200), answers 500, or redirects one path prefix to
+another. Each fault is a per-path queue consumed one request at a time, so a test says exactly
+how many requests fail and how. Every request is logged in ``requests``.
+
+    with FaultyServer({"/d/manifest.json": b"..."}) as srv:
+        srv.faults.fail["/d/a.tar"] = 2          # the next two GETs of /d/a.tar answer 500
+        srv.faults.drop["/d/a.tar"] = [1000]     # then one GET drops after 1000 bytes
+        url = srv.url("/d/manifest.json")
+"""
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+__all__ = ["Faults", "FaultyServer"]
+
+
+@dataclass
+class Faults:
+    """Switches: ``fail[path]`` next N requests answer 500; ``drop[path]`` a list of byte counts, one
+    per request, after which the connection is closed; ``corrupt[path]`` next N bodies get one byte
+    flipped; ``ignore_range`` answer Range requests with the whole file; ``redirect`` maps a path
+    prefix to another URL prefix (302)."""
+
+    fail: dict[str, int] = field(default_factory=dict)
+    drop: dict[str, list[int]] = field(default_factory=dict)
+    corrupt: dict[str, int] = field(default_factory=dict)
+    ignore_range: bool = False
+    redirect: dict[str, str] = field(default_factory=dict)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "FaultyServer"
+
+    def log_message(self, fmt, *args) -> None:  # quiet
+        pass
+
+    def _take(self, table: dict, path: str):
+        with self.server.lock:
+            v = table.get(path)
+            if isinstance(v, int):
+                if v > 0:
+                    table[path] = v - 1
+                    return True
+                return False
+            if isinstance(v, list) and v:
+                return v.pop(0)
+            return None
+
+    def do_HEAD(self) -> None:
+        self._serve(head=True)
+
+    def do_GET(self) -> None:
+        self._serve(head=False)
+
+    def _serve(self, head: bool) -> None:
+        srv, path = self.server, self.path.split("?")[0]
+        with srv.lock:
+            srv.requests.append({"method": self.command, "path": path, "range": self.headers.get("Range"),
+                                 "authorization": self.headers.get("Authorization")})
+        for prefix, target in srv.faults.redirect.items():
+            if path.startswith(prefix):
+                self.send_response(302)
+                self.send_header("Location", target + path[len(prefix):])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+        if self._take(srv.faults.fail, path):
+            self.send_error(500, "injected failure")
+            return
+        data = srv.files.get(path)
+        if data is None:
+            self.send_error(404)
+            return
+        start, status = 0, 200
+        m = re.match(r"bytes=(\d+)-(\d*)$", self.headers.get("Range", "") or "")
+        if m and not srv.faults.ignore_range:
+            start = int(m.group(1))
+            end = int(m.group(2)) + 1 if m.group(2) else len(data)
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body, status = data[start:end], 206
+        else:
+            body = data
+        if self._take(srv.faults.corrupt, path) and body:
+            b = bytearray(body)
+            b[len(b) // 2] ^= 0xFF
+            body = bytes(b)
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Accept-Ranges", "bytes")
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{start + len(body) - 1}/{len(data)}")
+        self.end_headers()
+        if head:
+            return
+        cut = self._take(srv.faults.drop, path)
+        if cut is not None and cut is not True and cut < len(body):
+            self.wfile.write(body[:cut])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class FaultyServer(ThreadingHTTPServer):
+    """Serves ``files`` on 127.0.0.1 (a free port) from a background thread; a context manager."""
+
+    daemon_threads = True
+
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.files: dict[str, bytes] = dict(files or {})
+        self.faults = Faults()
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def count(self, path: str, method: str = "GET") -> int:
+        """How many requests of ``method`` reached ``path``."""
+        return sum(1 for r in self.requests if r["path"] == path and r["method"] == method)
+
+    def __enter__(self) -> "FaultyServer":
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
