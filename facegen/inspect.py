@@ -70,7 +70,9 @@ def inspect_dataset(d: Path, *, sheet: Path | None = None, sheet_count: int = 32
     thumbs: list[np.ndarray] = []
     keys_seen: set[str] = set()
     n = 0
+    per_shard = -(-sheet_count // max(1, len(m["shards"])))  # spread the sheet over every shard
     for s in m["shards"]:
+        shard_thumbs = 0
         p = d / s["name"]
         if not p.is_file():
             problems.append(f"{s['name']}: listed in the manifest but missing")
@@ -106,9 +108,10 @@ def inspect_dataset(d: Path, *, sheet: Path | None = None, sheet_count: int = 32
                 problems.append(f"{s['name']}: {key} has split {rec['split']!r}, shard is {s['split']!r}")
             for f, get in _COUNTED.items():
                 counts[f][get(rec)] += 1
-            if len(thumbs) < sheet_count:
+            if len(thumbs) < sheet_count and shard_thumbs < per_shard and int(rec["sample"]) % 7 == 0:
                 try:
                     thumbs.append(decode_image(files[img_ext]))
+                    shard_thumbs += 1
                 except OSError:
                     problems.append(f"{s['name']}: {key}.{img_ext} does not decode")
     if not m.get("complete", False):
