@@ -1,0 +1,399 @@
+"""Default backend ``"numba"``: a fused, compiled CPU z-buffer rasteriser (pip-only, deterministic).
+
+One compiled function per image (``_render_one``) does pose, projection, Gouraud shading,
+rasterisation and resolve, mirroring ``facegen.render.reference`` (the numpy reference it is tested
+against). Vertex normals are computed in model coordinates by ``vertex_normals_fast`` and kept by
+``NormalsCache`` while the mesh is unchanged (rendering one face in many poses and lights computes
+them once). All arithmetic is float64 in a fixed order and each image is computed by one thread, so
+an image is bit-identical across calls, processes and batch sizes. ``render_many`` spreads a batch
+of images over all cores (``numba.prange`` over images, never within one).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .camera import Lighting, camera_intrinsics, light_direction, rotation_matrix
+from .types import Scene
+
+__all__ = ["NormalsCache", "NumbaBackend", "lighting_arrays", "resolve_buffers", "vertex_normals_fast"]
+
+_SH = np.array([0.282095, 0.488603, 0.488603, 0.488603, 1.092548, 1.092548, 0.315392, 1.092548, 0.546274])
+
+
+@njit(cache=True)
+def _sample_tex(tex, u, v):
+    ht, wt = tex.shape[0], tex.shape[1]
+    x = u * wt - 0.5
+    y = (1.0 - v) * ht - 0.5
+    x0 = math.floor(x)
+    y0 = math.floor(y)
+    fx = x - x0
+    fy = y - y0
+    xa = min(max(int(x0), 0), wt - 1)
+    xb = min(max(int(x0) + 1, 0), wt - 1)
+    ya = min(max(int(y0), 0), ht - 1)
+    yb = min(max(int(y0) + 1, 0), ht - 1)
+    out = np.empty(3)
+    for c in range(3):
+        top = tex[ya, xa, c] * (1 - fx) + tex[ya, xb, c] * fx
+        bot = tex[yb, xa, c] * (1 - fx) + tex[yb, xb, c] * fx
+        out[c] = top * (1 - fy) + bot * fy
+    return out
+
+
+@njit(cache=True)
+def _clampf(x):
+    return min(max(x, -1.0e9), 1.0e9)
+
+
+@njit(cache=True)
+def _clampi(x):
+    """Integer-valued float in [-1e9, 1e9] -> int32."""
+    return np.int32(x)
+
+
+@njit(cache=True)
+def _render_one(verts, nrm_model, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, d, near,
+                ldirs, lrads, amb, sh, use_sh, spec, shin, cull, k, bg, img, mask, depth):
+    """Render one scene into ``img`` (H, W, 3) uint8, ``mask`` (H, W) bool, ``depth`` (H, W) f32.
+
+    ``nrm_model`` (V, 3) are unit vertex normals in model coordinates (``vertex_normals_fast``);
+    they are rotated with the head, which equals recomputing them from the rotated vertices.
+    """
+    nv = verts.shape[0]
+    nt = tris.shape[0]
+    h, w = bg.shape[0], bg.shape[1]
+    hs, ws = h * k, w * k
+    nl = ldirs.shape[0]
+    # -- vertices: world position, screen position (u, v, Z, 1/Z), pixel-centre bounds -------
+    wv = np.empty((nv, 3))
+    sv = np.empty((nv, 4))
+    pb = np.empty((nv, 4), np.int32)  # ceil(u - .5), floor(u - .5), ceil(v - .5), floor(v - .5)
+    for i in range(nv):
+        px = verts[i, 0] - center[0]
+        py = verts[i, 1] - center[1]
+        pz = verts[i, 2] - center[2]
+        wx = rot[0, 0] * px + rot[0, 1] * py + rot[0, 2] * pz
+        wy = rot[1, 0] * px + rot[1, 1] * py + rot[1, 2] * pz
+        wz = rot[2, 0] * px + rot[2, 1] * py + rot[2, 2] * pz
+        wv[i, 0], wv[i, 1], wv[i, 2] = wx, wy, wz
+        z = d - wz
+        rz = 1.0 / z
+        u = (cx + f * wx * rz) * k
+        v = (cy - f * wy * rz) * k
+        sv[i, 0], sv[i, 1], sv[i, 2], sv[i, 3] = u, v, z, rz
+        if z > near:  # triangles with a vertex nearer than ``near`` are dropped below
+            pb[i, 0] = _clampi(math.ceil(_clampf(u - 0.5)))
+            pb[i, 1] = _clampi(math.floor(_clampf(u - 0.5)))
+            pb[i, 2] = _clampi(math.ceil(_clampf(v - 0.5)))
+            pb[i, 3] = _clampi(math.floor(_clampf(v - 0.5)))
+        else:
+            pb[i, 0], pb[i, 1], pb[i, 2], pb[i, 3] = 0, 0, 0, 0
+    # -- Gouraud shading: simple passes, one light at a time ---------------------------------
+    nw = np.empty((nv, 3))
+    dif = np.empty((nv, 3))
+    for i in range(nv):
+        mx, my, mz = nrm_model[i, 0], nrm_model[i, 1], nrm_model[i, 2]
+        nw[i, 0] = rot[0, 0] * mx + rot[0, 1] * my + rot[0, 2] * mz
+        nw[i, 1] = rot[1, 0] * mx + rot[1, 1] * my + rot[1, 2] * mz
+        nw[i, 2] = rot[2, 0] * mx + rot[2, 1] * my + rot[2, 2] * mz
+        dif[i, 0], dif[i, 1], dif[i, 2] = amb[0], amb[1], amb[2]
+    spc = np.zeros((nv, 3))
+    for j in range(nl):
+        lx, ly, lz = ldirs[j, 0], ldirs[j, 1], ldirs[j, 2]
+        r0, r1, r2 = lrads[j, 0], lrads[j, 1], lrads[j, 2]
+        for i in range(nv):
+            ndl = max(nw[i, 0] * lx + nw[i, 1] * ly + nw[i, 2] * lz, 0.0)
+            dif[i, 0] += ndl * r0
+            dif[i, 1] += ndl * r1
+            dif[i, 2] += ndl * r2
+        if spec > 0.0:
+            for i in range(nv):
+                if nw[i, 0] * lx + nw[i, 1] * ly + nw[i, 2] * lz > 0.0:
+                    vx, vy, vz = -wv[i, 0], -wv[i, 1], d - wv[i, 2]
+                    vl = max(math.sqrt(vx * vx + vy * vy + vz * vz), 1e-12)
+                    hx, hy, hz = vx / vl + lx, vy / vl + ly, vz / vl + lz
+                    hl = max(math.sqrt(hx * hx + hy * hy + hz * hz), 1e-12)
+                    ndh = max(nw[i, 0] * (hx / hl) + nw[i, 1] * (hy / hl) + nw[i, 2] * (hz / hl), 0.0)
+                    sp = spec * ndh ** shin
+                    spc[i, 0] += sp * r0
+                    spc[i, 1] += sp * r1
+                    spc[i, 2] += sp * r2
+    if use_sh:
+        for i in range(nv):
+            nx, ny, nz = nw[i, 0], nw[i, 1], nw[i, 2]
+            b1, b2, b3 = _SH[1] * ny, _SH[2] * nz, _SH[3] * nx
+            b4, b5, b6 = _SH[4] * nx * ny, _SH[5] * ny * nz, _SH[6] * (3.0 * nz * nz - 1.0)
+            b7, b8 = _SH[7] * nx * nz, _SH[8] * (nx * nx - ny * ny)
+            for c in range(3):
+                dif[i, c] += (_SH[0] * sh[0, c] + b1 * sh[1, c] + b2 * sh[2, c] + b3 * sh[3, c] + b4 * sh[4, c]
+                              + b5 * sh[5, c] + b6 * sh[6, c] + b7 * sh[7, c] + b8 * sh[8, c])
+    vcol = np.empty((nv, 3))
+    if not use_tex:
+        for i in range(nv):
+            vcol[i, 0] = albedo[i, 0] * dif[i, 0] + spc[i, 0]
+            vcol[i, 1] = albedo[i, 1] * dif[i, 1] + spc[i, 1]
+            vcol[i, 2] = albedo[i, 2] * dif[i, 2] + spc[i, 2]
+    # -- rasterise ----------------------------------------------------------------------------
+    zbuf = np.full((hs, ws), np.inf)
+    cbuf = np.empty((hs, ws, 3))
+    for t in range(nt):
+        i0, i1, i2 = tris[t, 0], tris[t, 1], tris[t, 2]
+        # pixel centres inside the bounding box (integer test first: most triangles hit none)
+        x_lo = max(min(pb[i0, 0], pb[i1, 0], pb[i2, 0]), 0)
+        x_hi = min(max(pb[i0, 1], pb[i1, 1], pb[i2, 1]), ws - 1)
+        if x_lo > x_hi:
+            continue
+        y_lo = max(min(pb[i0, 2], pb[i1, 2], pb[i2, 2]), 0)
+        y_hi = min(max(pb[i0, 3], pb[i1, 3], pb[i2, 3]), hs - 1)
+        if y_lo > y_hi:
+            continue
+        u0, v0, z0, rz0 = sv[i0, 0], sv[i0, 1], sv[i0, 2], sv[i0, 3]
+        u1, v1, z1, rz1 = sv[i1, 0], sv[i1, 1], sv[i1, 2], sv[i1, 3]
+        u2, v2, z2, rz2 = sv[i2, 0], sv[i2, 1], sv[i2, 2], sv[i2, 3]
+        area = (u1 - u0) * (v2 - v0) - (v1 - v0) * (u2 - u0)
+        if area == 0.0 or (cull and area > 0.0) or min(z0, z1, z2) <= near:
+            continue
+        ia = 1.0 / area
+        for yy in range(y_lo, y_hi + 1):
+            py = yy + 0.5
+            for xx in range(x_lo, x_hi + 1):
+                px = xx + 0.5
+                b0 = ((u2 - u1) * (py - v1) - (v2 - v1) * (px - u1)) * ia
+                if b0 < 0:
+                    continue
+                b1 = ((u0 - u2) * (py - v2) - (v0 - v2) * (px - u2)) * ia
+                if b1 < 0:
+                    continue
+                b2 = ((u1 - u0) * (py - v0) - (v1 - v0) * (px - u0)) * ia
+                if b2 < 0:
+                    continue
+                q0, q1, q2 = b0 * rz0, b1 * rz1, b2 * rz2
+                z = 1.0 / (q0 + q1 + q2)
+                if z < zbuf[yy, xx]:
+                    zbuf[yy, xx] = z
+                    w0, w1, w2 = q0 * z, q1 * z, q2 * z
+                    if use_tex:
+                        tu = w0 * uvs[i0, 0] + w1 * uvs[i1, 0] + w2 * uvs[i2, 0]
+                        tv = w0 * uvs[i0, 1] + w1 * uvs[i1, 1] + w2 * uvs[i2, 1]
+                        al = _sample_tex(tex, tu, tv)
+                        for c in range(3):
+                            cbuf[yy, xx, c] = al[c] * (w0 * dif[i0, c] + w1 * dif[i1, c] + w2 * dif[i2, c]) + (
+                                w0 * spc[i0, c] + w1 * spc[i1, c] + w2 * spc[i2, c])
+                    else:
+                        for c in range(3):
+                            cbuf[yy, xx, c] = w0 * vcol[i0, c] + w1 * vcol[i1, c] + w2 * vcol[i2, c]
+    _resolve(cbuf, zbuf, k, bg, img, mask, depth)
+
+
+@njit(cache=True)
+def _resolve(cbuf, zbuf, k, bg, img, mask, depth):
+    """Compiled twin of ``reference.resolve_reference`` (colour rounded through float32 like it)."""
+    h, w = bg.shape[0], bg.shape[1]
+    kk = k * k
+    for i in range(h):
+        for j in range(w):
+            cnt = 0
+            zs = 0.0
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            for a in range(k):
+                for b in range(k):
+                    z = zbuf[i * k + a, j * k + b]
+                    if z < np.inf:
+                        cnt += 1
+                        zs += np.float64(np.float32(z))
+                        a0 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 0]))
+                        a1 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 1]))
+                        a2 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 2]))
+            rest = kk - cnt
+            x0 = min(max((a0 + rest * bg[i, j, 0]) / kk, 0.0), 1.0)
+            x1 = min(max((a1 + rest * bg[i, j, 1]) / kk, 0.0), 1.0)
+            x2 = min(max((a2 + rest * bg[i, j, 2]) / kk, 0.0), 1.0)
+            img[i, j, 0] = np.uint8(math.floor(x0 * 255.0 + 0.5))
+            img[i, j, 1] = np.uint8(math.floor(x1 * 255.0 + 0.5))
+            img[i, j, 2] = np.uint8(math.floor(x2 * 255.0 + 0.5))
+            mask[i, j] = 2 * cnt >= kk
+            depth[i, j] = np.float32(zs / cnt) if 2 * cnt >= kk else np.float32(np.inf)
+
+
+@njit(cache=True, parallel=True)
+def _render_many(verts, nrms, mesh_of, tris, albedo, albedo_of, rots, centers, intr, near, ldirs, lrads, amb, sh,
+                 use_sh, spec, shin, cull, k, bg, bg_of, img, mask, depth):
+    """Batch twin of ``_render_one``, one image per thread: image b shows mesh
+    ``verts[mesh_of[b]]`` (normals ``nrms[mesh_of[b]]``) with albedo ``albedo[albedo_of[b]]`` over
+    ``bg[bg_of[b]]``, seen by camera ``rots[b]``, ``centers[b]``, ``intr[b] = (f, cx, cy, d)``,
+    ``near[b]``, lit by ``ldirs[b]``, ``lrads[b]``, ``amb[b]``, ``sh[b]``, ``spec[b]``, ``shin[b]``."""
+    dummy_uv = np.zeros((1, 2))
+    dummy_tex = np.zeros((1, 1, 3), dtype=np.float32)
+    for b in prange(img.shape[0]):
+        m = mesh_of[b]
+        _render_one(verts[m], nrms[m], tris, albedo[albedo_of[b]], dummy_uv, dummy_tex, False, rots[b], centers[b],
+                    intr[b, 0], intr[b, 1], intr[b, 2], intr[b, 3], near[b], ldirs[b], lrads[b], amb[b], sh[b],
+                    use_sh[b], spec[b], shin[b], cull, k, bg[bg_of[b]], img[b], mask[b], depth[b])
+
+
+@njit(cache=True)
+def vertex_normals_fast(verts, tris):
+    """Compiled ``camera.vertex_normals`` (V, 3) (same sums, accumulated triangle by triangle)."""
+    nv, nt = verts.shape[0], tris.shape[0]
+    nrm = np.zeros((nv, 3))
+    for t in range(nt):
+        a, b, c = tris[t, 0], tris[t, 1], tris[t, 2]
+        e1x, e1y, e1z = verts[b, 0] - verts[a, 0], verts[b, 1] - verts[a, 1], verts[b, 2] - verts[a, 2]
+        e2x, e2y, e2z = verts[c, 0] - verts[a, 0], verts[c, 1] - verts[a, 1], verts[c, 2] - verts[a, 2]
+        fx = e1y * e2z - e1z * e2y
+        fy = e1z * e2x - e1x * e2z
+        fz = e1x * e2y - e1y * e2x
+        for vi in (a, b, c):
+            nrm[vi, 0] += fx
+            nrm[vi, 1] += fy
+            nrm[vi, 2] += fz
+    for i in range(nv):
+        ln = math.sqrt(nrm[i, 0] * nrm[i, 0] + nrm[i, 1] * nrm[i, 1] + nrm[i, 2] * nrm[i, 2])
+        if ln > 0:
+            nrm[i, 0] /= ln
+            nrm[i, 1] /= ln
+            nrm[i, 2] /= ln
+    return nrm
+
+
+@njit(cache=True)
+def _same_bits(a, b):
+    """True when the two equally long 1-D integer arrays are equal (no early exit: vectorises)."""
+    acc = 0
+    for i in range(a.shape[0]):
+        acc |= a[i] ^ b[i]
+    return acc == 0
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bitwise equality of two C-contiguous arrays of the same dtype and shape."""
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    view = np.int64 if a.nbytes % 8 == 0 else np.int32 if a.nbytes % 4 == 0 else np.uint8
+    return bool(_same_bits(a.reshape(-1).view(view), b.reshape(-1).view(view)))
+
+
+class NormalsCache:
+    """Model-space vertex normals of the last mesh seen, reused while vertices and triangles are
+    unchanged (compared bit by bit, so in-place edits are noticed). Rendering one face in many
+    poses and lights then computes its normals once."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+
+    def get(self, vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+        """(V, 3) unit normals of the mesh (``vertex_normals_fast``)."""
+        k = self._key
+        if k is not None and _same(k[0], vertices) and _same(k[1], triangles):
+            return k[2]
+        nrm = vertex_normals_fast(vertices, triangles)
+        self._key = (vertices.copy(), triangles.copy(), nrm)
+        return nrm
+
+
+def resolve_buffers(colour: np.ndarray, zbuf: np.ndarray, background: np.ndarray, ssaa: int):
+    """Compiled ``reference.resolve_reference`` for any backend's (Hs, Ws, 3) colour and (Hs, Ws) zbuf
+    (+inf = empty). Returns (image (H, W, 3) uint8, mask (H, W) bool, depth (H, W) float32)."""
+    h, w = background.shape[:2]
+    img = np.empty((h, w, 3), np.uint8)
+    mask = np.empty((h, w), np.bool_)
+    depth = np.empty((h, w), np.float32)
+    _resolve(colour, zbuf, ssaa, background, img, mask, depth)
+    return img, mask, depth
+
+
+def lighting_arrays(lighting: Lighting, n_lights: int | None = None):
+    """Flatten ``lighting`` for the kernel: (ldirs (L, 3), lrads (L, 3), amb (3,), sh (9, 3), use_sh).
+
+    ``n_lights`` pads with zero-radiance lights (for batches with differing light counts).
+    """
+    n = len(lighting.lights) if n_lights is None else n_lights
+    ldirs = np.zeros((n, 3))
+    lrads = np.zeros((n, 3))
+    for j, light in enumerate(lighting.lights):
+        ldirs[j] = light_direction(light)
+        lrads[j] = light.intensity * np.asarray(light.colour, dtype=np.float64)
+    amb = lighting.ambient * np.asarray(lighting.ambient_colour, dtype=np.float64)
+    use_sh = lighting.sh is not None
+    sh = np.asarray(lighting.sh, dtype=np.float64) if use_sh else np.zeros((9, 3))
+    return ldirs, lrads, amb, sh, use_sh
+
+
+class NumbaBackend:
+    """The default backend; see the module docstring."""
+
+    name = "numba"
+
+    def __init__(self) -> None:
+        self.normals = NormalsCache()
+
+    def render(self, scene: Scene):
+        """(image (H, W, 3) uint8, mask (H, W) bool, depth (H, W) float32) of one scene."""
+        h, w = scene.height, scene.width
+        img = np.empty((h, w, 3), np.uint8)
+        mask = np.empty((h, w), np.bool_)
+        depth = np.empty((h, w), np.float32)
+        cam = scene.camera
+        f, cx, cy, d = camera_intrinsics(cam, h, w)
+        ldirs, lrads, amb, sh, use_sh = lighting_arrays(scene.lighting)
+        use_tex = scene.texture is not None
+        albedo = np.zeros((1, 3)) if use_tex else scene.albedo
+        uvs = scene.uvs if use_tex else np.zeros((1, 2))
+        tex = scene.texture if use_tex else np.zeros((1, 1, 3), np.float32)
+        nrm = self.normals.get(scene.vertices, scene.triangles)
+        _render_one(scene.vertices, nrm, scene.triangles, albedo, uvs, tex, use_tex,
+                    rotation_matrix(cam.yaw, cam.pitch, cam.roll), np.asarray(cam.center, np.float64),
+                    f, cx, cy, d, float(cam.near), ldirs, lrads, amb, sh, use_sh,
+                    float(scene.lighting.specular), float(scene.lighting.shininess), scene.cull_backfaces,
+                    scene.ssaa, scene.background, img, mask, depth)
+        return img, mask, depth
+
+    def render_many(self, scenes: list[Scene]):
+        """Images of scenes sharing triangles, size, ssaa, culling and vertex albedo, on all cores.
+
+        Scenes whose ``vertices`` (or ``albedo``) are the same array object share one copy, and
+        vertex normals are computed once per distinct vertex array. Returns (images (B, H, W, 3)
+        uint8, masks (B, H, W) bool, depths (B, H, W) float32), each image bit-identical to
+        ``render`` of that scene alone.
+        """
+        s0 = scenes[0]
+        b, h, w = len(scenes), s0.height, s0.width
+        mesh_of, verts = _dedupe([s.vertices for s in scenes])
+        albedo_of, albedo = _dedupe([s.albedo for s in scenes])
+        nrms = np.stack([self.normals.get(v, s0.triangles) for v in verts])
+        nl = max(len(s.lighting.lights) for s in scenes)
+        rots = np.stack([rotation_matrix(s.camera.yaw, s.camera.pitch, s.camera.roll) for s in scenes])
+        centers = np.array([s.camera.center for s in scenes], dtype=np.float64)
+        intr = np.array([camera_intrinsics(s.camera, h, w) for s in scenes], dtype=np.float64)
+        near = np.array([s.camera.near for s in scenes], dtype=np.float64)
+        la = [lighting_arrays(s.lighting, nl) for s in scenes]
+        ldirs, lrads, amb, sh = (np.stack([x[i] for x in la]) for i in range(4))
+        use_sh = np.array([x[4] for x in la], dtype=np.bool_)
+        spec = np.array([s.lighting.specular for s in scenes], dtype=np.float64)
+        shin = np.array([s.lighting.shininess for s in scenes], dtype=np.float64)
+        bg_of, bgs = _dedupe([s.background for s in scenes])
+        img = np.empty((b, h, w, 3), np.uint8)
+        mask = np.empty((b, h, w), np.bool_)
+        depth = np.empty((b, h, w), np.float32)
+        _render_many(np.stack(verts), nrms, mesh_of, s0.triangles, np.stack(albedo), albedo_of, rots, centers, intr,
+                     near, ldirs, lrads, amb, sh, use_sh, spec, shin, s0.cull_backfaces, s0.ssaa, np.stack(bgs), bg_of,
+                     img, mask, depth)
+        return img, mask, depth
+
+
+def _dedupe(arrays: list) -> tuple[np.ndarray, list]:
+    """(index (B,) int64 of each array in the unique list, unique arrays by object identity)."""
+    seen: dict = {}
+    uniq, index = [], np.empty(len(arrays), np.int64)
+    for i, a in enumerate(arrays):
+        if id(a) not in seen:
+            seen[id(a)] = len(uniq)
+            uniq.append(a)
+        index[i] = seen[id(a)]
+    return index, uniq
