@@ -36,6 +36,7 @@ import numpy as np
 from scipy.special import psi
 
 from . import _copula as C
+from . import _kernels as K
 from . import _validate as V
 from . import gcmi as G
 from .gcmi import LN2, bias_nats
@@ -283,10 +284,31 @@ def gcmi_model_cd(x, y, Ym, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> np.nda
     """Gaussian-copula MI between each continuous variable of x and a discrete y, bits.
 
     ``mi_model_gd(copnorm(x), y, Ym, biascorrect=True, demeaned=True)`` per variable (see
-    ``gcmi.gcmi_model_cd``).  The copula scores are scattered straight into class order.
+    ``gcmi.gcmi_model_cd``).  One dimension per variable runs the compiled kernels of
+    :mod:`benchmark.info._kernels` (class statistics read straight off the sorted keys);
+    several dimensions run :func:`_gcmi_model_cd_numpy`, which is also the reference.
     """
     who = "mass.gcmi_model_cd"
     x, counts, perm, starts = _model_setup(x, y, Ym, who)
+    d, n = x.shape[1:]
+    if d > 1:
+        return _gcmi_model_cd_numpy(x, counts, perm, starts, who, chunk_bytes)
+    table, labels = _table(n), V.as_labels(y, "y", who)  # validated by _model_setup
+    out, n_unique = K.model_d1_class_term(x[:, 0, :], labels, counts, table, chunk_bytes)
+    if not np.all(np.isfinite(out)):  # distinct ranks leave no class variance at zero
+        raise ValueError(f"{who}: a variance is zero (a constant variable?)")
+    V.warn_ties(n_unique, n, "x", who)
+    # one copula-normalised dimension is a permutation of the table: its variance is known
+    hunc = 0.5 * math.log(table @ table / (n - 1.0))
+    return (hunc - out - _model_bias(n, d, counts)) / LN2
+
+
+def _gcmi_model_cd_numpy(x, counts, perm, starts, who, chunk_bytes) -> np.ndarray:
+    """Reference numpy path of :func:`gcmi_model_cd` (bits), arguments from ``_model_setup``.
+
+    The copula scores are scattered straight into class order, then class statistics come
+    from segmented reductions.
+    """
     (d, n), out = x.shape[1:], np.empty(x.shape[0])
     where = np.empty(n, dtype=np.int64)
     where[perm] = np.arange(n)  # position of each sample once sorted by class
