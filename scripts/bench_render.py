@@ -10,14 +10,21 @@ rasterisation, read-back and the uint8 image, but no encoding or model compositi
 Columns: ``1 thread`` = ``render()`` called in a loop (the numba backend then uses one core; GL
 drivers may use their own threads); ``all cores`` = ``render_batch()`` of one face in 64 poses and
 lights per call, the dataset's pattern (numba spreads images over all cores; other backends loop).
-Both columns render the same face repeatedly, so its vertex normals are computed once (the
-backends cache them by value). ``x pyrender`` = images/s divided by the
+Both columns render the same face repeatedly (backends that cache vertex normals by value then
+compute them once; the numba backend computes them per image); ``--fresh`` copies the vertices for
+every call instead (the copy is timed too). ``x pyrender`` = images/s divided by the
 pyrender backend's images/s at the same size and column, measured in this same run.
 
 Example::
 
     python scripts/bench_render.py                    # all backends, 64/128/224 px
     python scripts/bench_render.py --backends moderngl --sizes 224   # e.g. on a GPU machine
+    python scripts/bench_render.py --backends numba --profile --fresh # where a render() call's time goes
+
+``--fresh`` gives every ``render()`` call its own copy of the vertices, as dataset generation does
+(every sample is a new face), so no backend can reuse per-mesh work. ``--profile`` splits one
+``render()`` call (with 68 landmarks, as the sampler asks) into validation, the backend's render
+and the landmark projection, in CPU microseconds per image (robust to a shared machine).
 """
 from __future__ import annotations
 
@@ -71,7 +78,7 @@ def scenes(vertices, n):
     return out
 
 
-def rate_loop(backend, mesh, size, seconds):
+def rate_loop(backend, mesh, size, seconds, fresh=False):
     v, t, a = mesh
     sc = scenes(v, 256)
     for cam, lig in sc[:3]:
@@ -79,11 +86,38 @@ def rate_loop(backend, mesh, size, seconds):
     n, t0 = 0, time.perf_counter()
     while True:
         cam, lig = sc[n % len(sc)]
-        render(v, t, a, camera=cam, lighting=lig, size=size, backend=backend)
+        render(v.copy() if fresh else v, t, a, camera=cam, lighting=lig, size=size, backend=backend)
         n += 1
         el = time.perf_counter() - t0
         if el >= seconds and n >= 5:
             return n / el
+
+
+def profile(backend, mesh, size, n=200):
+    """Mean CPU microseconds (this thread) per image of the stages of one ``render()`` call with 68 landmarks, each
+    call on its own copy of the vertices: (validation, backend render, landmarks, whole call)."""
+    from facegen.render import api
+
+    v, t, a = mesh
+    sc = scenes(v, 64)
+    lms = np.linspace(0, len(v) - 1, 68).astype(np.int64)
+    be = get_backend(backend)
+    tot = np.zeros(4)
+    for i in range(n + 3):
+        cam, lig = sc[i % len(sc)]
+        vv = v.copy()
+        t0 = time.thread_time()
+        scene = api._scene(vv, t, a, cam, lig, size, (0.0, 0.0, 0.0), None, None, 1, True)
+        t1 = time.thread_time()
+        result = be.render(scene)
+        t2 = time.thread_time()
+        api._output(scene, result, lms, False, False, 5.0)
+        t3 = time.thread_time()
+        render(vv, t, a, camera=cam, lighting=lig, size=size, landmarks=lms, backend=backend)
+        t4 = time.thread_time()
+        if i >= 3:  # warm-up excluded
+            tot += (t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+    return tot / n * 1e6
 
 
 def rate_batch(backend, mesh, size, seconds, batch=64):
@@ -107,6 +141,10 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", nargs="+", type=int, default=[64, 128, 224], help="image sides in pixels")
     ap.add_argument("--seconds", type=float, default=2.0, help="minimum timing per cell, seconds")
     ap.add_argument("--no-batch", action="store_true", help="skip the all-cores (render_batch) column")
+    ap.add_argument("--fresh", action="store_true",
+                    help="give every render() call its own copy of the vertices (dataset pattern: no per-mesh reuse)")
+    ap.add_argument("--profile", action="store_true",
+                    help="also print where one render() call's time goes (validation / backend / landmarks), us")
     ap.add_argument("--mesh", choices=["auto", "ellipsoid"], default="auto",
                     help="auto: the embedded model when it exists, else the ellipsoid head")
     args = ap.parse_args(argv)
@@ -134,7 +172,7 @@ def main(argv=None) -> int:
     results = {}
     for size in args.sizes:
         for name in names:
-            one = rate_loop(name, mesh, size, args.seconds)
+            one = rate_loop(name, mesh, size, args.seconds, args.fresh)
             many = None if args.no_batch else rate_batch(name, mesh, size, args.seconds)
             results[(name, size)] = (one, many)
             log.info("%s %d px: %.1f / %s images/s", name, size, one, "-" if many is None else f"{many:.1f}")
@@ -148,6 +186,13 @@ def main(argv=None) -> int:
             rm = f"{many / ref[1]:.1f}" if ref and many and ref[1] else "-"
             ms = f"{many:.0f}" if many else "-"
             print(f"{name:10} {size:5d} {one:10.0f} {r1:>11} {ms:>10} {rm:>11}")
+    if args.profile:
+        print()
+        print(f"{'backend':10} {'size':>5} {'validate':>9} {'backend':>9} {'landmarks':>10} {'render()':>9}  (CPU us/image)")
+        for size in args.sizes:
+            for name in names:
+                p = profile(name, mesh, size)
+                print(f"{name:10} {size:5d} {p[0]:9.0f} {p[1]:9.0f} {p[2]:10.0f} {p[3]:9.0f}")
     return 0
 
 

@@ -73,6 +73,12 @@ def _array(x, name: str, shape: tuple, dtype=np.float64) -> np.ndarray:
     return a
 
 
+def _indices_below(idx: np.ndarray, n: int) -> bool:
+    """All of the signed integer array ``idx`` (non-empty) in [0, n): one pass over an unsigned view,
+    where negative values wrap to above any valid index."""
+    return int(idx.view(np.dtype(idx.dtype.str.replace("i", "u"))).max()) < n
+
+
 def _fmt(shape: tuple) -> str:
     return "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
 
@@ -151,7 +157,7 @@ def _mesh_arrays(vertices, triangles, albedo, uvs, texture):
     t_in = np.asarray(triangles) if not isinstance(triangles, (str, bytes)) and triangles is not None else triangles
     is_int = isinstance(t_in, np.ndarray) and t_in.dtype.kind in "iu"
     t = _array(t_in, "triangles", (None, 3), dtype=np.int32 if is_int else np.int64)
-    if t.size and (t.min() < 0 or t.max() >= len(v)):
+    if t.size and not _indices_below(t, len(v)):
         raise ValueError(f"triangles: expected vertex indices in [0, {len(v) - 1}], received "
                          f"[{t.min()}, {t.max()}]")
     if (albedo is None) == (texture is None):
@@ -189,17 +195,17 @@ def _check_tolerance(tolerance_mm) -> None:
 def _landmarks(scene: Scene, landmarks, depth: np.ndarray, tolerance_mm: float) -> np.ndarray:
     """(K, 3) float32 [x, y, visible]: projection of the landmark vertices, z-buffer visibility."""
     idx = _array(landmarks, "landmarks", (None,), dtype=np.int64)
-    if idx.size and (idx.min() < 0 or idx.max() >= len(scene.vertices)):
+    if idx.size and not _indices_below(idx, len(scene.vertices)):
         raise ValueError(f"landmarks: expected vertex indices in [0, {len(scene.vertices) - 1}], received "
                          f"[{idx.min()}, {idx.max()}]")
     p = project_points(scene.vertices[idx], scene.camera, scene.height, scene.width)
-    col = np.floor(p[:, 0]).astype(np.int64)
-    row = np.floor(p[:, 1]).astype(np.int64)
+    fc = np.floor(p[:, :2])
+    col, row = fc[:, 0], fc[:, 1]
     inside = (col >= 0) & (col < scene.width) & (row >= 0) & (row < scene.height) & (p[:, 2] > 0)
     surf = np.full(len(idx), np.inf)
-    surf[inside] = depth[row[inside], col[inside]]
-    visible = inside & (p[:, 2] <= surf + tolerance_mm)
-    return np.stack([p[:, 0], p[:, 1], visible.astype(np.float64)], axis=1).astype(np.float32)
+    surf[inside] = depth[row[inside].astype(np.intp), col[inside].astype(np.intp)]
+    p[:, 2] = inside & (p[:, 2] <= surf + tolerance_mm)
+    return p.astype(np.float32)
 
 
 def _output(scene, result, landmarks, return_mask, return_depth, tolerance_mm) -> RenderOutput:

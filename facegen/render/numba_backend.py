@@ -2,11 +2,13 @@
 
 One compiled function per image (``_render_one``) does pose, projection, Gouraud shading,
 rasterisation and resolve, mirroring ``facegen.render.reference`` (the numpy reference it is tested
-against). Vertex normals are computed in model coordinates by ``vertex_normals_fast`` and kept by
-``NormalsCache`` while the mesh is unchanged (rendering one face in many poses and lights computes
-them once). All arithmetic is float64 in a fixed order and each image is computed by one thread, so
-an image is bit-identical across calls, processes and batch sizes. ``render_many`` spreads a batch
-of images over all cores (``numba.prange`` over images, never within one).
+against). Vertex normals are computed inside it from the posed vertices (the dataset brings new
+vertices every image, so a cache by value would only cost a copy and a compare); ``NormalsCache``
+and ``vertex_normals_fast`` remain for the GPU backends. Geometry and shading are float64 in a
+fixed order (the colour buffer is float32, as the resolve rounds through float32) and each image is
+computed by one thread, so an image is bit-identical across calls, processes and batch sizes.
+``render_many`` spreads a batch of images over all cores (``numba.prange`` over images, never within
+one).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from .types import Scene
 
 __all__ = ["NormalsCache", "NumbaBackend", "lighting_arrays", "resolve_buffers", "vertex_normals_fast"]
 
+_NO_ALBEDO, _NO_UVS, _NO_TEXTURE = np.zeros((1, 3)), np.zeros((1, 2)), np.zeros((1, 1, 3), np.float32)
 _SH = np.array([0.282095, 0.488603, 0.488603, 0.488603, 1.092548, 1.092548, 0.315392, 1.092548, 0.546274])
 
 
@@ -56,29 +59,37 @@ def _clampi(x):
 
 
 @njit(cache=True)
-def _render_one(verts, nrm_model, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, d, near,
+def _render_one(verts, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, d, near,
                 ldirs, lrads, amb, sh, use_sh, spec, shin, cull, k, bg, img, mask, depth):
     """Render one scene into ``img`` (H, W, 3) uint8, ``mask`` (H, W) bool, ``depth`` (H, W) f32.
 
-    ``nrm_model`` (V, 3) are unit vertex normals in model coordinates (``vertex_normals_fast``);
-    they are rotated with the head, which equals recomputing them from the rotated vertices.
+    Passes: (1) pose and project the vertices; (2) vertex normals in the world frame, the
+    area-weighted sums of incident face normals ``(v1 - v0) x (v2 - v0)`` normalised (the
+    reference's ``vertex_normals`` of the posed vertices; no cache needed when every call brings
+    new vertices); (3) Gouraud shading per vertex; (4) z-buffer rasterisation (strict ``<``,
+    triangle order, colour stored as float32 since the resolve rounds through it); (5) resolve
+    (``_resolve``). Geometry is float64 in the reference's operation order, so coverage equals
+    the reference's exactly.
     """
     nv = verts.shape[0]
     nt = tris.shape[0]
     h, w = bg.shape[0], bg.shape[1]
     hs, ws = h * k, w * k
-    nl = ldirs.shape[0]
     # -- vertices: world position, screen position (u, v, Z, 1/Z), pixel-centre bounds -------
     wv = np.empty((nv, 3))
     sv = np.empty((nv, 4))
     pb = np.empty((nv, 4), np.int32)  # ceil(u - .5), floor(u - .5), ceil(v - .5), floor(v - .5)
+    c0, c1, c2 = center[0], center[1], center[2]
+    r00, r01, r02 = rot[0, 0], rot[0, 1], rot[0, 2]
+    r10, r11, r12 = rot[1, 0], rot[1, 1], rot[1, 2]
+    r20, r21, r22 = rot[2, 0], rot[2, 1], rot[2, 2]
     for i in range(nv):
-        px = verts[i, 0] - center[0]
-        py = verts[i, 1] - center[1]
-        pz = verts[i, 2] - center[2]
-        wx = rot[0, 0] * px + rot[0, 1] * py + rot[0, 2] * pz
-        wy = rot[1, 0] * px + rot[1, 1] * py + rot[1, 2] * pz
-        wz = rot[2, 0] * px + rot[2, 1] * py + rot[2, 2] * pz
+        px = verts[i, 0] - c0
+        py = verts[i, 1] - c1
+        pz = verts[i, 2] - c2
+        wx = r00 * px + r01 * py + r02 * pz
+        wy = r10 * px + r11 * py + r12 * pz
+        wz = r20 * px + r21 * py + r22 * pz
         wv[i, 0], wv[i, 1], wv[i, 2] = wx, wy, wz
         z = d - wz
         rz = 1.0 / z
@@ -91,40 +102,66 @@ def _render_one(verts, nrm_model, tris, albedo, uvs, tex, use_tex, rot, center, 
             pb[i, 2] = _clampi(math.ceil(_clampf(v - 0.5)))
             pb[i, 3] = _clampi(math.floor(_clampf(v - 0.5)))
         else:
-            pb[i, 0], pb[i, 1], pb[i, 2], pb[i, 3] = 0, 0, 0, 0
+            pb[i, 0], pb[i, 1], pb[i, 2], pb[i, 3] = 1, 0, 1, 0  # empty box
+    # -- vertex normals (world frame, area-weighted sums of incident face normals) -------------
+    # ``back[t]``: the face points clearly away from the eye (0, 0, d) (n . (eye - v0) below -1e-6
+    # |n|_1 |eye - v0|_1, far outside rounding), so its screen area is surely > 0 and culling
+    # drops it: the raster loop skips it without loading its vertices. Near-edge-on faces are left
+    # to the exact screen-area test; faces with a vertex behind ``near`` are dropped there anyway.
+    nrm = np.zeros((nv, 3))
+    back = np.empty(nt, np.bool_)
+    for t in range(nt):
+        i0, i1, i2 = tris[t, 0], tris[t, 1], tris[t, 2]
+        ax, ay, az = wv[i0, 0], wv[i0, 1], wv[i0, 2]
+        e1x, e1y, e1z = wv[i1, 0] - ax, wv[i1, 1] - ay, wv[i1, 2] - az
+        e2x, e2y, e2z = wv[i2, 0] - ax, wv[i2, 1] - ay, wv[i2, 2] - az
+        fx = e1y * e2z - e1z * e2y
+        fy = e1z * e2x - e1x * e2z
+        fz = e1x * e2y - e1y * e2x
+        ex, ey, ez = -ax, -ay, d - az
+        back[t] = fx * ex + fy * ey + fz * ez < -1e-6 * (abs(fx) + abs(fy) + abs(fz)) * (abs(ex) + abs(ey) + abs(ez))
+        nrm[i0, 0] += fx
+        nrm[i0, 1] += fy
+        nrm[i0, 2] += fz
+        nrm[i1, 0] += fx
+        nrm[i1, 1] += fy
+        nrm[i1, 2] += fz
+        nrm[i2, 0] += fx
+        nrm[i2, 1] += fy
+        nrm[i2, 2] += fz
     # -- Gouraud shading: simple passes, one light at a time ---------------------------------
-    nw = np.empty((nv, 3))
+    nl = ldirs.shape[0]
     dif = np.empty((nv, 3))
     for i in range(nv):
-        mx, my, mz = nrm_model[i, 0], nrm_model[i, 1], nrm_model[i, 2]
-        nw[i, 0] = rot[0, 0] * mx + rot[0, 1] * my + rot[0, 2] * mz
-        nw[i, 1] = rot[1, 0] * mx + rot[1, 1] * my + rot[1, 2] * mz
-        nw[i, 2] = rot[2, 0] * mx + rot[2, 1] * my + rot[2, 2] * mz
+        sx, sy, sz = nrm[i, 0], nrm[i, 1], nrm[i, 2]
+        ln = math.sqrt(sx * sx + sy * sy + sz * sz)
+        il = 1.0 / ln if ln > 0 else 0.0
+        nrm[i, 0], nrm[i, 1], nrm[i, 2] = sx * il, sy * il, sz * il
         dif[i, 0], dif[i, 1], dif[i, 2] = amb[0], amb[1], amb[2]
     spc = np.zeros((nv, 3))
     for j in range(nl):
         lx, ly, lz = ldirs[j, 0], ldirs[j, 1], ldirs[j, 2]
         r0, r1, r2 = lrads[j, 0], lrads[j, 1], lrads[j, 2]
         for i in range(nv):
-            ndl = max(nw[i, 0] * lx + nw[i, 1] * ly + nw[i, 2] * lz, 0.0)
+            ndl = max(nrm[i, 0] * lx + nrm[i, 1] * ly + nrm[i, 2] * lz, 0.0)
             dif[i, 0] += ndl * r0
             dif[i, 1] += ndl * r1
             dif[i, 2] += ndl * r2
         if spec > 0.0:
             for i in range(nv):
-                if nw[i, 0] * lx + nw[i, 1] * ly + nw[i, 2] * lz > 0.0:
+                if nrm[i, 0] * lx + nrm[i, 1] * ly + nrm[i, 2] * lz > 0.0:
                     vx, vy, vz = -wv[i, 0], -wv[i, 1], d - wv[i, 2]
                     vl = max(math.sqrt(vx * vx + vy * vy + vz * vz), 1e-12)
                     hx, hy, hz = vx / vl + lx, vy / vl + ly, vz / vl + lz
                     hl = max(math.sqrt(hx * hx + hy * hy + hz * hz), 1e-12)
-                    ndh = max(nw[i, 0] * (hx / hl) + nw[i, 1] * (hy / hl) + nw[i, 2] * (hz / hl), 0.0)
+                    ndh = max(nrm[i, 0] * (hx / hl) + nrm[i, 1] * (hy / hl) + nrm[i, 2] * (hz / hl), 0.0)
                     sp = spec * ndh ** shin
                     spc[i, 0] += sp * r0
                     spc[i, 1] += sp * r1
                     spc[i, 2] += sp * r2
     if use_sh:
         for i in range(nv):
-            nx, ny, nz = nw[i, 0], nw[i, 1], nw[i, 2]
+            nx, ny, nz = nrm[i, 0], nrm[i, 1], nrm[i, 2]
             b1, b2, b3 = _SH[1] * ny, _SH[2] * nz, _SH[3] * nx
             b4, b5, b6 = _SH[4] * nx * ny, _SH[5] * ny * nz, _SH[6] * (3.0 * nz * nz - 1.0)
             b7, b8 = _SH[7] * nx * nz, _SH[8] * (nx * nx - ny * ny)
@@ -139,8 +176,10 @@ def _render_one(verts, nrm_model, tris, albedo, uvs, tex, use_tex, rot, center, 
             vcol[i, 2] = albedo[i, 2] * dif[i, 2] + spc[i, 2]
     # -- rasterise ----------------------------------------------------------------------------
     zbuf = np.full((hs, ws), np.inf)
-    cbuf = np.empty((hs, ws, 3))
+    cbuf = np.empty((hs, ws, 3), np.float32)  # the resolve rounds colour through float32 anyway
     for t in range(nt):
+        if cull and back[t]:
+            continue
         i0, i1, i2 = tris[t, 0], tris[t, 1], tris[t, 2]
         # pixel centres inside the bounding box (integer test first: most triangles hit none)
         x_lo = max(min(pb[i0, 0], pb[i1, 0], pb[i2, 0]), 0)
@@ -194,6 +233,26 @@ def _resolve(cbuf, zbuf, k, bg, img, mask, depth):
     """Compiled twin of ``reference.resolve_reference`` (colour rounded through float32 like it)."""
     h, w = bg.shape[0], bg.shape[1]
     kk = k * k
+    if k == 1:  # the same arithmetic, one sample per pixel
+        for i in range(h):
+            for j in range(w):
+                z = zbuf[i, j]
+                if z < np.inf:
+                    x0 = min(max(np.float64(np.float32(cbuf[i, j, 0])), 0.0), 1.0)
+                    x1 = min(max(np.float64(np.float32(cbuf[i, j, 1])), 0.0), 1.0)
+                    x2 = min(max(np.float64(np.float32(cbuf[i, j, 2])), 0.0), 1.0)
+                    mask[i, j] = True
+                    depth[i, j] = np.float32(z)
+                else:
+                    x0 = min(max(bg[i, j, 0], 0.0), 1.0)
+                    x1 = min(max(bg[i, j, 1], 0.0), 1.0)
+                    x2 = min(max(bg[i, j, 2], 0.0), 1.0)
+                    mask[i, j] = False
+                    depth[i, j] = np.float32(np.inf)
+                img[i, j, 0] = np.uint8(math.floor(x0 * 255.0 + 0.5))
+                img[i, j, 1] = np.uint8(math.floor(x1 * 255.0 + 0.5))
+                img[i, j, 2] = np.uint8(math.floor(x2 * 255.0 + 0.5))
+        return
     for i in range(h):
         for j in range(w):
             cnt = 0
@@ -222,17 +281,16 @@ def _resolve(cbuf, zbuf, k, bg, img, mask, depth):
 
 
 @njit(cache=True, parallel=True)
-def _render_many(verts, nrms, mesh_of, tris, albedo, albedo_of, rots, centers, intr, near, ldirs, lrads, amb, sh,
+def _render_many(verts, mesh_of, tris, albedo, albedo_of, rots, centers, intr, near, ldirs, lrads, amb, sh,
                  use_sh, spec, shin, cull, k, bg, bg_of, img, mask, depth):
-    """Batch twin of ``_render_one``, one image per thread: image b shows mesh
-    ``verts[mesh_of[b]]`` (normals ``nrms[mesh_of[b]]``) with albedo ``albedo[albedo_of[b]]`` over
-    ``bg[bg_of[b]]``, seen by camera ``rots[b]``, ``centers[b]``, ``intr[b] = (f, cx, cy, d)``,
-    ``near[b]``, lit by ``ldirs[b]``, ``lrads[b]``, ``amb[b]``, ``sh[b]``, ``spec[b]``, ``shin[b]``."""
+    """Batch twin of ``_render_one``, one image per thread: image b shows mesh ``verts[mesh_of[b]]``
+    with albedo ``albedo[albedo_of[b]]`` over ``bg[bg_of[b]]``, seen by camera ``rots[b]``,
+    ``centers[b]``, ``intr[b] = (f, cx, cy, d)``, ``near[b]``, lit by ``ldirs[b]``, ``lrads[b]``,
+    ``amb[b]``, ``sh[b]``, ``spec[b]``, ``shin[b]``."""
     dummy_uv = np.zeros((1, 2))
     dummy_tex = np.zeros((1, 1, 3), dtype=np.float32)
     for b in prange(img.shape[0]):
-        m = mesh_of[b]
-        _render_one(verts[m], nrms[m], tris, albedo[albedo_of[b]], dummy_uv, dummy_tex, False, rots[b], centers[b],
+        _render_one(verts[mesh_of[b]], tris, albedo[albedo_of[b]], dummy_uv, dummy_tex, False, rots[b], centers[b],
                     intr[b, 0], intr[b, 1], intr[b, 2], intr[b, 3], near[b], ldirs[b], lrads[b], amb[b], sh[b],
                     use_sh[b], spec[b], shin[b], cull, k, bg[bg_of[b]], img[b], mask[b], depth[b])
 
@@ -330,9 +388,6 @@ class NumbaBackend:
 
     name = "numba"
 
-    def __init__(self) -> None:
-        self.normals = NormalsCache()
-
     def render(self, scene: Scene):
         """(image (H, W, 3) uint8, mask (H, W) bool, depth (H, W) float32) of one scene."""
         h, w = scene.height, scene.width
@@ -343,11 +398,10 @@ class NumbaBackend:
         f, cx, cy, d = camera_intrinsics(cam, h, w)
         ldirs, lrads, amb, sh, use_sh = lighting_arrays(scene.lighting)
         use_tex = scene.texture is not None
-        albedo = np.zeros((1, 3)) if use_tex else scene.albedo
-        uvs = scene.uvs if use_tex else np.zeros((1, 2))
-        tex = scene.texture if use_tex else np.zeros((1, 1, 3), np.float32)
-        nrm = self.normals.get(scene.vertices, scene.triangles)
-        _render_one(scene.vertices, nrm, scene.triangles, albedo, uvs, tex, use_tex,
+        albedo = _NO_ALBEDO if use_tex else scene.albedo
+        uvs = scene.uvs if use_tex else _NO_UVS
+        tex = scene.texture if use_tex else _NO_TEXTURE
+        _render_one(scene.vertices, scene.triangles, albedo, uvs, tex, use_tex,
                     rotation_matrix(cam.yaw, cam.pitch, cam.roll), np.asarray(cam.center, np.float64),
                     f, cx, cy, d, float(cam.near), ldirs, lrads, amb, sh, use_sh,
                     float(scene.lighting.specular), float(scene.lighting.shininess), scene.cull_backfaces,
@@ -357,8 +411,8 @@ class NumbaBackend:
     def render_many(self, scenes: list[Scene]):
         """Images of scenes sharing triangles, size, ssaa, culling and vertex albedo, on all cores.
 
-        Scenes whose ``vertices`` (or ``albedo``) are the same array object share one copy, and
-        vertex normals are computed once per distinct vertex array. Returns (images (B, H, W, 3)
+        Scenes whose ``vertices`` (or ``albedo``) are the same array object share one copy (vertex
+        normals are computed per image, from the posed vertices). Returns (images (B, H, W, 3)
         uint8, masks (B, H, W) bool, depths (B, H, W) float32), each image bit-identical to
         ``render`` of that scene alone.
         """
@@ -366,7 +420,6 @@ class NumbaBackend:
         b, h, w = len(scenes), s0.height, s0.width
         mesh_of, verts = _dedupe([s.vertices for s in scenes])
         albedo_of, albedo = _dedupe([s.albedo for s in scenes])
-        nrms = np.stack([self.normals.get(v, s0.triangles) for v in verts])
         nl = max(len(s.lighting.lights) for s in scenes)
         rots = np.stack([rotation_matrix(s.camera.yaw, s.camera.pitch, s.camera.roll) for s in scenes])
         centers = np.array([s.camera.center for s in scenes], dtype=np.float64)
@@ -381,7 +434,7 @@ class NumbaBackend:
         img = np.empty((b, h, w, 3), np.uint8)
         mask = np.empty((b, h, w), np.bool_)
         depth = np.empty((b, h, w), np.float32)
-        _render_many(np.stack(verts), nrms, mesh_of, s0.triangles, np.stack(albedo), albedo_of, rots, centers, intr,
+        _render_many(np.stack(verts), mesh_of, s0.triangles, np.stack(albedo), albedo_of, rots, centers, intr,
                      near, ldirs, lrads, amb, sh, use_sh, spec, shin, s0.cull_backfaces, s0.ssaa, np.stack(bgs), bg_of,
                      img, mask, depth)
         return img, mask, depth
