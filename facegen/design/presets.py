@@ -65,9 +65,11 @@ def _probe(kind: str, per_identity: int, probe: dict, description: str) -> dict:
     return raw
 
 
+# Two random identities lie about sqrt(2 * 50) = 10 s.d. apart, so distances up to 12 s.d. reach
+# "another person" and let retention fall through 50%.
 PRESETS["probe-morph"] = _probe(
-    "morph", 96, {"kind": "morph", "distances": [0, 0.5, 1, 1.5, 2, 3, 4, 6], "directions": 3},
-    "Shape-only and texture-only morphs of the 24 mini identities at Mahalanobis distances 0-6 s.d., "
+    "morph", 108, {"kind": "morph", "distances": [0, 1, 2, 3, 4, 6, 8, 10, 12], "directions": 3},
+    "Shape-only and texture-only morphs of the 24 mini identities at Mahalanobis distances 0-12 s.d., "
     "3 random directions each, 2 renders per condition under random training pose and light.")
 PRESETS["probe-cue"] = _probe(
     "cue", 24, {"kind": "cue_conflict", "partners": 8},
