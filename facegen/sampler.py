@@ -43,7 +43,7 @@ class Context:
         ident = identity_for(self.cfg, self.model, i)
         entry = (ident, self.model.shape(ident.shape), self.model.albedo(ident.texture))
         self.cache[i] = entry
-        if len(self.cache) > 256:
+        if len(self.cache) > 1024:  # ~0.25 MB per embedded identity
             self.cache.popitem(last=False)
         return entry
 

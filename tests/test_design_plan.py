@@ -92,3 +92,10 @@ def test_heldout_factor_combinations_go_to_heldout():
     extreme = np.isin(v["yaw"], [-30, 30]) & np.isin(v["light_azimuth"], [-30, 30])
     assert extreme.sum() > 0
     assert np.array_equal(lab == 2, extreme)
+
+
+def test_shards_mix_identities():
+    c = _cfg()
+    first = plan_shards(c)[0].samples
+    assert len(np.unique(first // c.samples_per_identity)) == c.n_identities  # 37 samples over all 6 identities
+    assert not np.all(np.diff(first) > 0)

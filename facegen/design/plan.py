@@ -17,7 +17,7 @@ from .config import FACTORS, DesignConfig
 __all__ = ["ShardSpec", "uniform_hash", "factor_values", "split_labels", "plan_shards", "identity_for",
            "sample_key"]
 
-_STREAM_FACTOR, _STREAM_SPLIT = 1, 2
+_STREAM_FACTOR, _STREAM_SPLIT, _STREAM_ORDER = 1, 2, 5
 _M1, _M2, _GOLD = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -121,6 +121,8 @@ class ShardSpec:
 def plan_shards(cfg: DesignConfig, *, limit: int | None = None) -> list[ShardSpec]:
     """Every shard of the run, in run order: all shards of the first split, then the next, ...
 
+    Within a split, samples are in a seeded random order (the same for any worker count or slice).
+
     ``limit`` keeps only the first ``limit`` samples of the design (global order) before splitting.
     """
     n = cfg.n_samples if limit is None else min(limit, cfg.n_samples)
@@ -134,6 +136,9 @@ def plan_shards(cfg: DesignConfig, *, limit: int | None = None) -> list[ShardSpe
     shards = []
     for si, name in enumerate(split_names(cfg)):
         members = g[labels == si]
+        # Shuffled once at write time (a seeded permutation), so each shard mixes many identities and
+        # factor levels and a streaming reader needs no large shuffle buffer.
+        members = members[np.argsort(uniform_hash(cfg.seed, _STREAM_ORDER, members), kind="stable")]
         for j in range(0, len(members), cfg.samples_per_shard):
             shards.append(ShardSpec(f"{name}-{j // cfg.samples_per_shard:06d}.tar", name, len(shards),
                                     members[j:j + cfg.samples_per_shard]))
