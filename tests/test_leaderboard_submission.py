@@ -13,8 +13,10 @@ from benchmark.leaderboard import safezip
 from benchmark.outputs import save_outputs
 
 KEYS = [f"{i:06d}_{s:08d}" for i in range(3) for s in range(4)]
+NAMES = ("probe-morph", "probe-cue", "probe-revcorr")
+PROBES = {n: KEYS for n in NAMES}
 META = {"schema": "facegen.submission/1", "model_name": "toy", "authors": ["A. Person"], "contact": "a@b.org",
-        "licence": "MIT", "output_kind": "logits", "payload": "outputs.npz",
+        "licence": "MIT", "output_kind": "logits", "payload": "outputs", "classes": [0, 1, 2],
         "preprocessing": {"image_size": 64, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}}
 
 
@@ -23,6 +25,18 @@ def _npz(keys=KEYS, out=None, **arrays):
     out = np.random.default_rng(0).normal(size=(len(keys), 3)).astype(np.float32) if out is None else out
     np.savez(buf, keys=np.asarray(keys, dtype="U"), outputs=out, **arrays)
     return buf.getvalue()
+
+
+def _outs(**override):
+    """outputs/ members for every probe set; ``override`` replaces (or with None drops) one, by short name."""
+    out = {f"outputs/{n}.npz": _npz() for n in NAMES}
+    for short, data in override.items():
+        name = f"outputs/probe-{short}.npz"
+        if data is None:
+            out.pop(name)
+        else:
+            out[name] = data
+    return out
 
 
 def _zip(path, members, meta=META):
@@ -39,19 +53,46 @@ def _zip(path, members, meta=META):
 
 def _problems(path, **kw):
     with pytest.raises(SubmissionError) as e:
-        load_submission(path, expected_keys=KEYS, n_classes=3, **kw)
+        load_submission(path, probes=PROBES, **kw)
     return "\n".join(e.value.problems)
 
 
 def test_valid_zip_and_folder_load(tmp_path):
-    s = load_submission(_zip(tmp_path / "s.zip", {"outputs.npz": _npz()}), expected_keys=KEYS, n_classes=3)
-    assert s.keys == KEYS and s.outputs.shape == (12, 3) and len(s.sha256) == 64
+    s = load_submission(_zip(tmp_path / "s.zip", _outs()), probes=PROBES)
+    assert set(s.outputs) == set(NAMES) and len(s.sha256) == 64
+    keys, out = s.outputs["probe-cue"]
+    assert keys == KEYS and out.shape == (12, 3) and out.dtype == np.float64
+    assert s.declaration == {"output_kind": "logits", "classes": [0, 1, 2], "preprocessing": META["preprocessing"]}
     d = tmp_path / "folder"
-    d.mkdir()
-    (d / "submission.json").write_text(json.dumps({**META, "payload": "outputs.safetensors"}))
-    save_outputs(d / "outputs.safetensors", KEYS, np.ones((12, 3), np.float32))
-    s2 = load_submission(d, expected_keys=KEYS, n_classes=3)
-    assert np.array_equal(s2.outputs, np.ones((12, 3)))
+    (d / "outputs").mkdir(parents=True)
+    (d / "submission.json").write_text(json.dumps(META))
+    for n in NAMES:  # safetensors and npz may be mixed
+        save_outputs(d / "outputs" / f"{n}.{'safetensors' if n == 'probe-cue' else 'npz'}", KEYS,
+                     np.ones((12, 3), np.float32))
+    s2 = load_submission(d, probes=PROBES)
+    assert np.array_equal(s2.outputs["probe-cue"][1], np.ones((12, 3)))
+    assert load_submission(d).outputs.keys() == s2.outputs.keys()  # no probe keys: form checks only
+
+
+def test_embedding_submission_needs_a_gallery(tmp_path):
+    meta = {**{k: v for k, v in META.items() if k != "classes"}, "output_kind": "embedding"}
+    g = {"outputs/gallery.npz": _npz(keys=KEYS[::4], out=np.ones((3, 3), np.float32))}
+    s = load_submission(_zip(tmp_path / "e.zip", {**_outs(), **g}, meta=meta), probes={**PROBES, "gallery": KEYS[::4]})
+    assert set(s.outputs) == {*NAMES, "gallery"} and "classes" not in s.declaration
+    assert "outputs/ lacks gallery.npz" in _problems(_zip(tmp_path / "f.zip", _outs(), meta=meta))
+    wide = _outs(cue=_npz(out=np.ones((12, 5), np.float32)))
+    assert "embedding widths differ" in _problems(_zip(tmp_path / "g.zip", {**wide, **g}, meta=meta))
+    assert "classes is only for logits" in _problems(
+        _zip(tmp_path / "h.zip", {**_outs(), **g}, meta={**meta, "classes": [0, 1, 2]}))
+
+
+def test_onnx_payload(tmp_path):
+    meta = {**META, "payload": "model.onnx"}
+    s = load_submission(_zip(tmp_path / "o.zip", {"model.onnx": b"\x08\x07rest"}, meta=meta))
+    assert s.onnx == b"\x08\x07rest" and s.outputs is None
+    assert "not an ONNX protobuf" in _problems(_zip(tmp_path / "p.zip", {"model.onnx": b"import os"}, meta=meta))
+    assert "payload 'model.onnx' named in submission.json is missing" in _problems(
+        _zip(tmp_path / "q.zip", _outs(), meta=meta))
 
 
 @pytest.mark.parametrize("name, words", [
@@ -60,33 +101,34 @@ def test_valid_zip_and_folder_load(tmp_path):
     ("a\\b.txt", "backslashes"),
 ])
 def test_paths_escaping_are_refused(tmp_path, name, words):
-    p = _zip(tmp_path / "s.zip", {"outputs.npz": _npz(), name: b"x"})
+    p = _zip(tmp_path / "s.zip", {**_outs(), name: b"x"})
     assert words in _problems(p)
 
 
 def test_symlink_member_is_refused(tmp_path):
     info = zipfile.ZipInfo("link")
     info.external_attr = (stat.S_IFLNK | 0o777) << 16
-    p = _zip(tmp_path / "s.zip", {"outputs.npz": _npz(), "link": info})
+    p = _zip(tmp_path / "s.zip", {**_outs(), "link": info})
     assert "symbolic link" in _problems(p)
 
 
 def test_symlink_in_folder_is_refused(tmp_path):
     d = tmp_path / "sub"
     d.mkdir()
+    (d / "outputs").mkdir(parents=True)
     (d / "submission.json").write_text(json.dumps(META))
-    (d / "outputs.npz").symlink_to("/etc/hostname")
+    (d / "outputs" / "probe-morph.npz").symlink_to("/etc/hostname")
     assert "symbolic link" in _problems(d)
 
 
 def test_zip_bomb_is_refused(tmp_path):
-    p = _zip(tmp_path / "s.zip", {"outputs.npz": _npz(), "README.md": b"\0" * (20 * 2**20)})
+    p = _zip(tmp_path / "s.zip", {**_outs(), "README.md": b"\0" * (20 * 2**20)})
     assert "zip bomb" in _problems(p)
 
 
 def test_oversized_member_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(safezip, "MAX_MEMBER_BYTES", 1000)
-    p = _zip(tmp_path / "s.zip", {"outputs.npz": _npz()})
+    p = _zip(tmp_path / "s.zip", _outs())
     assert "at most 1000 allowed" in _problems(p)
 
 
@@ -94,16 +136,16 @@ def test_duplicate_members_are_refused(tmp_path):
     p = tmp_path / "s.zip"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _zip(p, {"outputs.npz": _npz()})
+        _zip(p, _outs())
         with zipfile.ZipFile(p, "a") as zf:
-            zf.writestr("outputs.npz", _npz())
+            zf.writestr("outputs/probe-cue.npz", _npz())
     assert "appears twice" in _problems(p)
 
 
 def test_pickled_outputs_are_never_loaded(tmp_path):
     buf = io.BytesIO()
     np.savez(buf, keys=np.asarray(KEYS, dtype=object), outputs=np.zeros((12, 3)))
-    p = _zip(tmp_path / "s.zip", {"outputs.npz": buf.getvalue()})
+    p = _zip(tmp_path / "s.zip", _outs(cue=buf.getvalue()))
     assert "pickles" in _problems(p)
 
 
@@ -114,14 +156,14 @@ def test_pickled_outputs_are_never_loaded(tmp_path):
     (lambda: _npz(keys=KEYS[:-1] + ["bad.key"], out=np.zeros((12, 3), np.float32)), "malformed keys"),
     (lambda: _npz(out=np.zeros((12, 3), np.int64)), "dtype int64"),
     (lambda: _npz(out=np.zeros(12, np.float32)), "shape (12,)"),
-    (lambda: _npz(out=np.zeros((12, 5), np.float32)), "5 columns; expected 3"),
+    (lambda: _npz(out=np.zeros((12, 5), np.float32)), "5 columns; expected 3"),  # len(classes) == 3
     (lambda: _npz(out=np.full((12, 3), np.nan, np.float32)), "NaN or inf"),
     (lambda: _npz(out=np.full((12, 3), np.inf, np.float32)), "NaN or inf"),
     (lambda: _npz(extra=np.zeros(2)), "expected exactly ['keys', 'outputs']"),
     (lambda: b"not a zip at all", "not a readable npz"),
 ])
 def test_bad_outputs_each_have_their_message(tmp_path, make, words):
-    p = _zip(tmp_path / "s.zip", {"outputs.npz": make()})
+    p = _zip(tmp_path / "s.zip", _outs(revcorr=make()))
     assert words in _problems(p)
 
 
@@ -129,21 +171,45 @@ def test_bad_outputs_each_have_their_message(tmp_path, make, words):
     ({"contact": "nobody"}, "not an e-mail address"),
     ({"output_kind": "probabilities"}, "output_kind"),
     ({"payload": "weights.pt"}, "payload 'weights.pt'"),
+    ({"payload": "outputs.npz"}, "payload 'outputs.npz'; allowed: ['outputs', 'model.onnx']"),
+    ({"classes": None}, "classes must be a list"),
+    ({"classes": [0, 1, "two"]}, "classes must be a non-empty list of facegen identity indices"),
+    ({"classes": [0, 1, 1]}, "lists an identity twice"),
     ({"schema": "other/1"}, "schema"),
     ({"preprocessing": {"image_size": 64, "mean": [0.5], "std": [1, 1, 1]}}, "preprocessing.mean"),
     ({"favourite_colour": "blue"}, "unknown field"),
     ({"paper_url": "javascript:alert(1)"}, "paper_url must be an http(s) URL"),
 ])
 def test_bad_metadata_is_named(tmp_path, change, words):
-    p = _zip(tmp_path / "s.zip", {"outputs.npz": _npz()}, meta={**META, **change})
+    p = _zip(tmp_path / "s.zip", _outs(), meta={**META, **change})
     assert words in _problems(p)
 
 
 def test_missing_pieces(tmp_path):
-    assert "submission.json is missing" in _problems(_zip(tmp_path / "a.zip", {"outputs.npz": _npz()}, meta=None))
-    assert "payload 'outputs.npz'" in _problems(_zip(tmp_path / "b.zip", {}))
+    assert "submission.json is missing" in _problems(_zip(tmp_path / "a.zip", _outs(), meta=None))
+    assert "payload 'outputs' named in submission.json is missing" in _problems(_zip(tmp_path / "b.zip", {}))
     assert "lacks required field 'licence'" in _problems(
-        _zip(tmp_path / "c.zip", {"outputs.npz": _npz()}, meta={k: v for k, v in META.items() if k != "licence"}))
-    assert "unexpected file" in _problems(_zip(tmp_path / "d.zip", {"outputs.npz": _npz(), "run.sh": b"rm -rf /"}))
+        _zip(tmp_path / "c.zip", _outs(), meta={k: v for k, v in META.items() if k != "licence"}))
+    assert "unexpected file" in _problems(_zip(tmp_path / "d.zip", {**_outs(), "run.sh": b"rm -rf /"}))
+    assert "classes is required for logits" in _problems(
+        _zip(tmp_path / "c2.zip", _outs(), meta={k: v for k, v in META.items() if k != "classes"}))
     (tmp_path / "e.zip").write_bytes(b"PK\x03\x04garbage")
     assert "not a readable zip" in _problems(tmp_path / "e.zip")
+
+
+@pytest.mark.parametrize("members, words", [
+    (_outs(revcorr=None), "outputs/ lacks probe-revcorr.npz"),
+    ({**_outs(), "outputs/probe-other.npz": _npz()}, "no probe set 'probe-other'"),
+    ({**_outs(), "outputs/probe-cue.safetensors": b"x"}, "has two outputs files"),
+    ({**_outs(), "outputs/probe-cue.pkl": b"x"}, "outputs are outputs/NAME.npz"),
+    ({**_outs(), "outputs/sub/probe-cue.npz": _npz()}, "outputs are outputs/NAME.npz"),
+])
+def test_outputs_folder_rules(tmp_path, members, words):
+    assert words in _problems(_zip(tmp_path / "s.zip", members))
+
+
+def test_keys_checked_against_each_probe_set(tmp_path):
+    other = {**PROBES, "probe-cue": KEYS[:6]}  # the public cue set holds fewer samples than submitted
+    with pytest.raises(SubmissionError) as e:
+        load_submission(_zip(tmp_path / "s.zip", _outs()), probes=other)
+    assert e.value.problems == ["outputs/probe-cue.npz: 6 keys not in the probe set, e.g. '000001_00000002'"]

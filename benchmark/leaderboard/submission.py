@@ -1,16 +1,34 @@
-"""Submissions: ``submission.json`` plus either precomputed outputs on the public probe set or an ONNX model.
+"""Submissions: ``submission.json`` plus either precomputed outputs on the public probe sets or an ONNX model.
+
+Layout (a zip, or a folder; a zip whose members all sit in one top-level folder is read from it)::
+
+    submission.json
+    outputs/probe-morph.npz      (or .safetensors)  \\
+    outputs/probe-cue.npz                            > payload "outputs": one file per public probe set,
+    outputs/probe-revcorr.npz                        |  plus outputs/gallery.* for embedding models
+    outputs/gallery.npz          (embedding only)   /
+    model.onnx                   payload "model.onnx" instead of outputs/
+    README.md                    optional
 
 ``submission.json`` fields (all required unless marked optional)::
 
     {"schema": "facegen.submission/1",
      "model_name": "ResNet-10 (reference)", "authors": ["A. Person"], "contact": "a@b.org",
      "paper_url": "https://..." (optional), "code_url": "https://..." (optional), "licence": "MIT",
+     "description": "..." (optional),
      "output_kind": "logits" | "embedding",
+     "classes": [0, 1, ...]          (required for logits: logit column k is facegen identity classes[k];
+                                      not allowed for embeddings),
      "preprocessing": {"image_size": 64, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]},
-     "payload": "outputs.npz" | "outputs.safetensors" | "model.onnx"}
+     "payload": "outputs" | "model.onnx"}
 
-Nothing in a submission is unpickled or executed here; an ONNX payload is only size-checked and
-parsed as a protobuf by onnx (no custom ops run) until the maintainer scores it in onnxruntime.
+Outputs files are the :mod:`benchmark.outputs` format and are checked with
+:func:`benchmark.outputs.parse_outputs`: against the probe sets' sample keys when ``probes`` is given,
+with ``len(classes)`` columns for logits, and one embedding width across every file.
+
+Nothing in a submission is unpickled or executed here; an ONNX payload is only checked to start like
+an ONNX protobuf until the maintainer scores it in onnxruntime, in a child process under a time and
+memory limit (:mod:`.runner`).
 """
 from __future__ import annotations
 
@@ -25,26 +43,48 @@ import numpy as np
 from ..outputs import OutputsError, parse_outputs
 from .safezip import SubmissionError, read_submission_files
 
-__all__ = ["Submission", "load_submission", "SCHEMA", "SubmissionError"]
+__all__ = ["Submission", "load_submission", "SCHEMA", "SubmissionError", "PROBE_NAMES", "required_outputs"]
 
 SCHEMA = "facegen.submission/1"
+PROBE_NAMES = ("probe-morph", "probe-cue", "probe-revcorr")
 _REQUIRED = {"schema": str, "model_name": str, "authors": list, "contact": str, "licence": str,
              "output_kind": str, "preprocessing": dict, "payload": str}
-_OPTIONAL = {"paper_url": str, "code_url": str, "description": str}
-_PAYLOADS = ("outputs.npz", "outputs.safetensors", "model.onnx")
+_OPTIONAL = {"paper_url": str, "code_url": str, "description": str, "classes": list}
+_PAYLOADS = ("outputs", "model.onnx")
+_EXTS = (".npz", ".safetensors")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
 class Submission:
-    """A validated submission. ``outputs`` (N, D) float64 with ``keys`` for output payloads, or
-    ``onnx`` bytes. ``sha256`` is over every file of the submission (names and bytes, sorted)."""
+    """A validated submission.
+
+    ``meta``: the submission.json dict; ``outputs``: {probe set name: (keys (N,), outputs (N, D)
+    float64)} for an outputs payload, else None; ``onnx``: the ONNX bytes, else None; ``files``:
+    {relative name: bytes} of every validated file (names already checked, safe to write under a
+    folder); ``sha256``: over every file (name and sha256 of its bytes, sorted by name).
+    """
 
     meta: dict
-    keys: list[str] | None
-    outputs: np.ndarray | None
+    outputs: dict[str, tuple[list[str], np.ndarray]] | None
     onnx: bytes | None
+    files: dict[str, bytes]
     sha256: str
+
+    @property
+    def declaration(self) -> dict:
+        """The scorer's model declaration (``model.json`` / ``MODEL.onnx.json``, see benchmark.score.adapters)."""
+        d = {"output_kind": self.meta["output_kind"], "preprocessing": self.meta["preprocessing"]}
+        if "classes" in self.meta:
+            d["classes"] = self.meta["classes"]
+        return d
+
+
+def required_outputs(output_kind: str, probe_names=PROBE_NAMES) -> tuple[str, ...]:
+    """Outputs files (names without extension) an outputs payload must hold: one per probe set, and
+    ``gallery`` for embedding models (their decisions are nearest canonical-gallery embeddings)."""
+    names = tuple(n for n in probe_names if n != "gallery")
+    return names + (("gallery",) if output_kind == "embedding" else ())
 
 
 def _check_meta(meta) -> list[str]:
@@ -75,8 +115,20 @@ def _check_meta(meta) -> list[str]:
     for k in ("paper_url", "code_url"):
         if k in meta and not meta[k].startswith(("https://", "http://")):
             probs.append(f"submission.json: {k} must be an http(s) URL")
-    if meta["output_kind"] not in ("logits", "embedding"):
-        probs.append(f"submission.json: output_kind {meta['output_kind']!r}; allowed: ['logits', 'embedding']")
+    kind = meta["output_kind"]
+    if kind not in ("logits", "embedding"):
+        probs.append(f"submission.json: output_kind {kind!r}; allowed: ['logits', 'embedding']")
+    classes = meta.get("classes")
+    if kind == "logits" and classes is None:
+        probs.append("submission.json: classes is required for logits (logit column k is facegen identity "
+                     "classes[k]); add e.g. \"classes\": [0, 1, 2, ...]")
+    elif kind == "embedding" and classes is not None:
+        probs.append("submission.json: classes is only for logits; remove it for an embedding model")
+    elif classes is not None:
+        if not classes or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in classes):
+            probs.append("submission.json: classes must be a non-empty list of facegen identity indices (ints >= 0)")
+        elif len(set(classes)) != len(classes):
+            probs.append("submission.json: classes lists an identity twice")
     if meta["payload"] not in _PAYLOADS:
         probs.append(f"submission.json: payload {meta['payload']!r}; allowed: {list(_PAYLOADS)}")
     pre = meta["preprocessing"]
@@ -92,8 +144,49 @@ def _check_meta(meta) -> list[str]:
     return probs
 
 
-def load_submission(path: str | Path, *, expected_keys=None, n_classes: int | None = None) -> Submission:
-    """Read and validate a submission zip or folder; SubmissionError lists every problem found."""
+def _check_outputs(files: dict[str, bytes], meta: dict, probes: dict | None, problems: list[str]) -> dict:
+    """Parse every outputs/ file; append problems; return {name: (keys, outputs)}."""
+    names = required_outputs(meta["output_kind"], tuple(probes) if probes is not None else PROBE_NAMES)
+    found: dict[str, str] = {}
+    for f in sorted(n for n in files if n.startswith("outputs/")):
+        stem, ext = f[len("outputs/"):], ""
+        for e in _EXTS:
+            if stem.endswith(e):
+                stem, ext = stem[:-len(e)], e
+        if not ext or "/" in stem:
+            problems.append(f"{f}: outputs are outputs/NAME.npz or outputs/NAME.safetensors")
+        elif stem not in names:
+            problems.append(f"{f}: no probe set {stem!r}; expected outputs for {list(names)}")
+        elif stem in found:
+            problems.append(f"{f}: probe set {stem!r} has two outputs files ({found[stem]} too); keep one")
+        else:
+            found[stem] = f
+    missing = [n for n in names if n not in found]
+    if missing:
+        problems.append(f"outputs/ lacks {', '.join(n + '.npz' for n in missing)} (or .safetensors); "
+                        f"run the model on every public probe set (benchmark submit does)")
+    dim = len(meta["classes"]) if meta["output_kind"] == "logits" else None
+    out: dict[str, tuple[list[str], np.ndarray]] = {}
+    for name, f in found.items():
+        expected = None if probes is None else probes.get(name)
+        try:
+            out[name] = parse_outputs(f, files[f], expected_keys=expected, dim=dim)
+        except OutputsError as e:
+            problems += e.problems
+    widths = {n: o.shape[1] for n, (_, o) in out.items()}
+    if dim is None and len(set(widths.values())) > 1:
+        problems.append(f"outputs/: embedding widths differ between probe sets {widths}; one model gives one width")
+    return out
+
+
+def load_submission(path: str | Path, *, probes: dict | None = None) -> Submission:
+    """Read and validate a submission zip or folder; :class:`SubmissionError` lists every problem found.
+
+    ``probes``: {probe set name: its sample keys} of the public probe sets (plus ``"gallery"``: the
+    canonical gallery's keys, for embedding models); with it, outputs must cover exactly those keys
+    and exactly those probe sets. Without it, the names default to :data:`PROBE_NAMES` and keys are
+    checked for form, duplicates, dtypes and finiteness only.
+    """
     files = read_submission_files(path)
     h = hashlib.sha256()
     for name in sorted(files):
@@ -108,23 +201,23 @@ def load_submission(path: str | Path, *, expected_keys=None, n_classes: int | No
     if problems:
         raise SubmissionError(problems)
     payload = meta["payload"]
-    extra = set(files) - {"submission.json", payload, "README.md"}
+    allowed = {"submission.json", "README.md"} | ({"model.onnx"} if payload == "model.onnx" else set())
+    extra = {n for n in files if n not in allowed and not (payload == "outputs" and n.startswith("outputs/"))}
     if extra:
         problems.append(f"unexpected file(s) {sorted(extra)}; a submission holds submission.json, its payload "
-                        "and optionally README.md")
-    if payload not in files:
-        raise SubmissionError(problems + [f"payload {payload!r} named in submission.json is missing"])
-    keys = outputs = onnx = None
+                        f"({'outputs/' if payload == 'outputs' else 'model.onnx'}) and optionally README.md")
+    outputs = onnx = None
     if payload == "model.onnx":
-        onnx = files[payload]
-        if not onnx[:1] or onnx[:1] != b"\x08":  # ONNX ModelProto starts with field 1 (ir_version)
+        if "model.onnx" not in files:
+            raise SubmissionError(problems + ["payload 'model.onnx' named in submission.json is missing"])
+        onnx = files["model.onnx"]
+        if onnx[:1] != b"\x08":  # an ONNX ModelProto starts with field 1 (ir_version), varint
             problems.append("model.onnx is not an ONNX protobuf")
     else:
-        dim = n_classes if meta["output_kind"] == "logits" else None
-        try:
-            keys, outputs = parse_outputs(payload, files[payload], expected_keys=expected_keys, dim=dim)
-        except OutputsError as e:
-            problems += e.problems
+        if not any(n.startswith("outputs/") for n in files):
+            raise SubmissionError(problems + ["payload 'outputs' named in submission.json is missing: no outputs/ "
+                                              "folder"])
+        outputs = _check_outputs(files, meta, probes, problems)
     if problems:
         raise SubmissionError(problems)
-    return Submission(meta=meta, keys=keys, outputs=outputs, onnx=onnx, sha256=h.hexdigest())
+    return Submission(meta=meta, outputs=outputs, onnx=onnx, files=files, sha256=h.hexdigest())

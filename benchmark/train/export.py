@@ -7,7 +7,6 @@ The ONNX graph takes ``input``: float32 (N, 3, H, W) images normalised as the ru
 from __future__ import annotations
 
 import json
-
 import logging
 import warnings
 from pathlib import Path
