@@ -15,7 +15,7 @@ import numpy as np
 from .sampler import SCHEMA
 from .shards.encode import decode_image
 from .shards.manifest import ManifestError, read_manifest
-from .shards.tario import sha256_file
+from .shards.tario import read_shard, sha256_file
 
 __all__ = ["inspect_dataset", "check_record", "contact_sheet"]
 
@@ -129,11 +129,9 @@ def inspect_dataset(d: Path, *, sheet: Path | None = None, sheet_count: int = 32
 
 def _read_members(p: Path) -> dict[str, dict[str, bytes]]:
     out: dict[str, dict[str, bytes]] = {}
-    with tarfile.open(p, "r") as tf:
-        for mem in tf:
-            if mem.isfile():
-                key, _, ext = mem.name.partition(".")
-                out.setdefault(key, {})[ext] = tf.extractfile(mem).read()
+    for sample in read_shard(p):  # a key split across the tar shows up as a duplicate, reported by the caller
+        key = sample.pop("__key__")
+        out.setdefault(key, {}).update(sample)
     return out
 
 

@@ -66,14 +66,43 @@ def rank_entries(entries: list[dict]) -> list[dict]:
     return out
 
 
+def _num(m: dict, which: str, fmt: str) -> str:
+    """Text of m's ``value`` / ``low`` / ``high``: a number, '> max_distance' beyond the tested range
+    (d50), '∞' for an infinite estimate (listed in ``nonfinite``), or 'n/a'."""
+    x = m.get("value") if which == "value" else (m.get("ci") or [None, None])[which == "high"]
+    if x is not None:
+        return fmt.format(float(x))
+    beyond = m.get("ci_beyond_range") if which == "high" else m.get("beyond_range")
+    if beyond and m.get("max_distance") is not None:
+        return "> " + fmt.format(float(m["max_distance"]))
+    nf = (m.get("nonfinite") or {}).get(which)
+    return {"inf": "∞", "-inf": "-∞"}.get(nf, "n/a")
+
+
+def _sort_value(m: dict) -> str:
+    """data-v for sorting: the number, 'Infinity' beyond range or infinite, '' when missing (sorts last)."""
+    if m.get("value") is not None:
+        return repr(float(m["value"]))
+    if m.get("beyond_range") or (m.get("nonfinite") or {}).get("value") == "inf":
+        return "Infinity"
+    return ""
+
+
+def _text(m: dict | None, fmt: str) -> tuple[str, str | None]:
+    """(value text, '[low, high]' text or None) of one metric; ('–', None) when missing."""
+    if m is None or (m.get("value") is None and _sort_value(m) == ""):
+        return "–", None
+    ci = m.get("ci")
+    return _num(m, "value", fmt), (f"[{_num(m, 'low', fmt)}, {_num(m, 'high', fmt)}]" if ci else None)
+
+
 def _cell(entry: dict, key: str, fmt: str) -> str:
     m = entry.get("metrics", {}).get(key)
-    if m is None or m.get("value") is None:
+    v, ci = _text(m, fmt)
+    if v == "–":
         return '<td data-v="">&ndash;</td>'
-    v = float(m["value"])
-    ci = m.get("ci")
-    ci_s = f'<br><span class="ci">[{fmt.format(ci[0])}, {fmt.format(ci[1])}]</span>' if ci else ""
-    return f'<td data-v="{v!r}">{fmt.format(v)}{ci_s}</td>'
+    ci_s = f'<br><span class="ci">{html.escape(ci)}</span>' if ci else ""
+    return f'<td data-v="{_sort_value(m)}">{html.escape(v)}{ci_s}</td>'
 
 
 def _page(title: str, body: str) -> str:
@@ -81,11 +110,16 @@ def _page(title: str, body: str) -> str:
             f"<style>{_CSS}</style></head><body>{body}<script>{_JS}</script></body></html>\n")
 
 
-def render_site(entries: list[dict], out: str | Path, *, title: str = "facegen shape/texture leaderboard") -> Path:
+def render_site(entries: list[dict], out: str | Path, *, title: str = "facegen shape/texture leaderboard",
+                not_ranked: list[dict] = ()) -> Path:
     """Write ``out/index.html``, ``out/models/<slug>.html`` and ``out/leaderboard.md``; returns index path.
 
     Each entry: {"model", "authors", "paper_url"?, "code_url"?, "metrics": {key: {"value", "ci"}},
-    "figures"?: [relative PNG paths already under out/], "submission_sha256"?}.
+    "figures"?: [relative PNG paths already under out/], "submission_sha256"?}. A metric's value or
+    bound may be null with ``beyond_range``/``ci_beyond_range`` and ``max_distance`` (d50 past the
+    tested range: shown '> max') or ``nonfinite`` ({"value": "inf"}: shown '∞'); both sort above
+    every finite number. ``not_ranked``: [{"entry", "status", "messages"}] of rejected or failed
+    submissions, listed under the table with their messages.
     """
     out = Path(out)
     (out / "models").mkdir(parents=True, exist_ok=True)
@@ -101,6 +135,10 @@ def render_site(entries: list[dict], out: str | Path, *, title: str = "facegen s
     body = (f"<h1>{html.escape(title)}</h1><p>{len(ranked)} models. Ranked by shape reliance "
             "I_shape / (I_shape + I_texture); click a column to sort. Brackets: 95% bootstrap CI.</p>"
             f'<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    if not_ranked:
+        items = "".join(f"<li><b>{html.escape(r['entry'])}</b> ({html.escape(r['status'])}): "
+                        f"{html.escape('; '.join(r['messages']))}</li>" for r in not_ranked)
+        body += f'<h2>Not ranked</h2><ul id="not-ranked">{items}</ul>'
     (out / "index.html").write_text(_page(title, body))
     for e in ranked:
         links = " ".join(f'<a href="{html.escape(e[k])}">{k.split("_")[0]}</a>'
@@ -125,12 +163,8 @@ def markdown_table(entries: list[dict]) -> str:
     for e in ranked:
         cells = []
         for k, _, f in COLUMNS:
-            m = e.get("metrics", {}).get(k)
-            if m is None or m.get("value") is None:
-                cells.append("–")
-            else:
-                ci = m.get("ci")
-                cells.append(f.format(m["value"]) + (f" [{f.format(ci[0])}, {f.format(ci[1])}]" if ci else ""))
+            v, ci = _text(e.get("metrics", {}).get(k), f)
+            cells.append(v + (f" {ci}" if ci else ""))
         name = e["model"].replace("|", "\\|")
         lines.append(f"| {e['rank']} | {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

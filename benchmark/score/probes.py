@@ -20,13 +20,13 @@ import hashlib
 import io
 import json
 import logging
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from facegen.shards.manifest import ManifestError, manifest_location, shard_urls
+from facegen.shards.tario import read_shard
 
 __all__ = ["ProbeSet", "ProbeError", "read_probe_set", "gallery_config", "render_gallery", "manifest_sha256",
            "decode_batch"]
@@ -107,16 +107,7 @@ def _samples(loc: str, sha256: str) -> list[dict]:
     if got != sha256:
         raise ProbeError(f"{loc}: sha256 {got} differs from the manifest's {sha256}; the shard is corrupt or "
                          f"was replaced: regenerate it with facegen sample")
-    out: list[dict] = []
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tf:
-        for m in tf:
-            if not m.isfile():
-                continue
-            key, _, ext = m.name.partition(".")
-            if not out or out[-1]["__key__"] != key:
-                out.append({"__key__": key})
-            out[-1][ext] = tf.extractfile(m).read()
-    return out
+    return read_shard(data)
 
 
 def _image(s: dict, loc: str) -> bytes:

@@ -74,10 +74,12 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def read_shard(path: str | Path) -> list[dict[str, bytes]]:
-    """All samples of a shard as dicts ``{"__key__": key, ext: bytes}``, in file order."""
+def read_shard(source: str | Path | bytes) -> list[dict[str, bytes]]:
+    """All samples of a shard (a path, or the tar's bytes) as dicts ``{"__key__": key, ext: bytes}``."""
     out: list[dict] = []
-    with tarfile.open(path, "r") as tf:
+    opened = (tarfile.open(fileobj=io.BytesIO(source), mode="r") if isinstance(source, (bytes, bytearray))
+              else tarfile.open(source, "r"))
+    with opened as tf:
         for m in tf:
             if not m.isfile():
                 continue
