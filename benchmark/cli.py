@@ -143,9 +143,11 @@ def export_cmd(run, onnx_path, opset, embedding, no_check) -> None:
 
 
 def _register() -> None:
+    from .leaderboard.cli import leaderboard_command, submit_command, validate_command
     from .score.cli import score_command
 
-    main.add_command(score_command)
+    for cmd in (score_command, submit_command, validate_command, leaderboard_command):
+        main.add_command(cmd)
 
 
 _register()

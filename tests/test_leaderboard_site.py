@@ -6,7 +6,6 @@ import pytest
 from benchmark.leaderboard.site import markdown_table, rank_entries, render_site
 
 
-
 def _entries():
     def m(v, w=0.05):
         return {"value": v, "ci": [v - w, v + w]}
@@ -77,3 +76,15 @@ def test_table_in_headless_chromium_sorts(tmp_path):
         assert "rank 2" in drv.find_element(By.TAG_NAME, "body").text
     finally:
         drv.quit()
+
+
+def test_beyond_range_and_infinite_values_are_shown_and_sort_last(tmp_path):
+    e = _entries()
+    e[0]["metrics"]["d50_texture"] = {"value": None, "ci": [2.0, None], "beyond_range": True, "ci_beyond_range": True,
+                                      "max_distance": 4.0}
+    e[1]["metrics"]["I_shape"] = {"value": None, "ci": [None, None], "nonfinite": {"value": "inf", "low": "inf",
+                                                                                     "high": "inf"}}
+    md = markdown_table(e)
+    assert "> 4.00 [2.00, > 4.00]" in md and "∞ [∞, ∞]" in md
+    index = render_site(e, tmp_path).read_text()
+    assert 'data-v="Infinity">&gt; 4.00' in index and 'data-v="Infinity">∞' in index

@@ -8,8 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from benchmark.leaderboard import SubmissionError, load_submission
-from benchmark.leaderboard import safezip
+from benchmark.leaderboard import SubmissionError, load_submission, safezip
 from benchmark.outputs import save_outputs
 
 KEYS = [f"{i:06d}_{s:08d}" for i in range(3) for s in range(4)]

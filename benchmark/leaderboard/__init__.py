@@ -2,4 +2,4 @@
 from .safezip import SubmissionError, read_submission_files
 from .submission import Submission, load_submission
 
-__all__ = ["SubmissionError", "read_submission_files", "Submission", "load_submission"]
+__all__ = ["Submission", "SubmissionError", "load_submission", "read_submission_files"]

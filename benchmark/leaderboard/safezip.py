@@ -13,8 +13,14 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-__all__ = ["SubmissionError", "read_submission_files", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "MAX_RATIO",
-           "MAX_MEMBERS"]
+__all__ = [
+    "MAX_MEMBERS",
+    "MAX_MEMBER_BYTES",
+    "MAX_RATIO",
+    "MAX_TOTAL_BYTES",
+    "SubmissionError",
+    "read_submission_files",
+]
 
 MAX_MEMBER_BYTES = 512 * 2**20
 MAX_TOTAL_BYTES = 1024 * 2**20

@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["COLUMNS", "rank_entries", "render_site", "markdown_table"]
+__all__ = ["COLUMNS", "markdown_table", "rank_entries", "render_site"]
 
 # (key in entry["metrics"], header, number format)
 COLUMNS = (

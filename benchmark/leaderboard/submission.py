@@ -43,7 +43,7 @@ import numpy as np
 from ..outputs import OutputsError, parse_outputs
 from .safezip import SubmissionError, read_submission_files
 
-__all__ = ["Submission", "load_submission", "SCHEMA", "SubmissionError", "PROBE_NAMES", "required_outputs"]
+__all__ = ["PROBE_NAMES", "SCHEMA", "Submission", "SubmissionError", "load_submission", "required_outputs"]
 
 SCHEMA = "facegen.submission/1"
 PROBE_NAMES = ("probe-morph", "probe-cue", "probe-revcorr")
@@ -215,8 +215,8 @@ def load_submission(path: str | Path, *, probes: dict | None = None) -> Submissi
             problems.append("model.onnx is not an ONNX protobuf")
     else:
         if not any(n.startswith("outputs/") for n in files):
-            raise SubmissionError(problems + ["payload 'outputs' named in submission.json is missing: no outputs/ "
-                                              "folder"])
+            raise SubmissionError(problems + [("payload 'outputs' named in submission.json is missing: no outputs/ "
+                                              "folder")])
         outputs = _check_outputs(files, meta, probes, problems)
     if problems:
         raise SubmissionError(problems)
