@@ -1,5 +1,4 @@
 """The moderngl (headless EGL) backend agrees with the default backend on the same scenes."""
-import json
 
 import numpy as np
 import pytest

@@ -1,5 +1,4 @@
 """The pyrender (EGL or OSMesa) reference backend agrees with the default backend on the same scenes."""
-import json
 
 import numpy as np
 import pytest
