@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -33,6 +33,14 @@ class Context:
     center: tuple[float, float, float]
     renderer: dict
     cache: OrderedDict
+    groups: dict = field(default_factory=dict)
+
+    def group_offsets(self, gender: str, ethnicity: str) -> tuple[np.ndarray, np.ndarray]:
+        """Gender + ethnicity offsets (shape, albedo) at the reference age, cached per group."""
+        key = (gender, ethnicity)
+        if key not in self.groups:
+            self.groups[key] = self.model.factors.offsets(gender, ethnicity, self.model.factors.age_reference)
+        return self.groups[key]
 
     def identity(self, i: int):
         """(Identity, shape without factors (V,3), albedo without factors (V,3)), LRU-cached."""
@@ -110,15 +118,25 @@ def _face(ctx: Context, i: int, s: int, vals: dict) -> Face:
                         "texture_delta": [round(float(x), 6) for x in dt]}
     age = ident.base_age if np.isnan(vals["age"]) else float(vals["age"])
     if m.factors is not None:
-        d_shape, d_albedo = m.factors.offsets(ident.gender, ident.ethnicity, age)
-        if tex_ident is not ident:
-            d_albedo = m.factors.offsets(tex_ident.gender, tex_ident.ethnicity, age)[1]
-        shape = shape + d_shape
-        albedo = albedo + d_albedo
+        f = m.factors
+        lo, hi = f.age_range
+        if not lo <= age <= hi:
+            raise ValueError(f"age={age!r} is outside model {m.name!r}'s range [{lo}, {hi}] years")
+        da = age - f.age_reference
+        # same sums, same order as FactorModel.offsets, with the per-person part computed once
+        shape = shape + (ctx.group_offsets(ident.gender, ident.ethnicity)[0] + da * f.age_shape)
+        albedo = albedo + (ctx.group_offsets(tex_ident.gender, tex_ident.ethnicity)[1] + da * f.age_albedo)
     expr = vals["expression"]
     if expr in m.expressions and m.expressions[expr]:
         shape = shape + m.expression_offset(expr, float(vals["expression_intensity"]))
     return Face(ident, age, shape.astype(np.float32), np.clip(albedo, 0, 1).astype(np.float32), sc, tc, cond)
+
+
+def _landmark_list(lm: np.ndarray) -> list:
+    """(68, 3) [x, y, visible] -> JSON lists, pixels rounded to 1/1000 (vectorised: this runs per sample)."""
+    xy = np.round(np.asarray(lm[:, :2], np.float64), 3).tolist()
+    vis = np.asarray(lm[:, 2]).astype(int).tolist()
+    return [[x, y, v] for (x, y), v in zip(xy, vis)]
 
 
 def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmarks, split: str) -> dict:
@@ -140,10 +158,9 @@ def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmark
         "scale": round(float(vals["scale"]), 6),
         "translation_px": [round(float(vals["translation_x"]), 4), round(float(vals["translation_y"]), 4)],
         "image_size": [c.image_size, c.image_size],
-        "shape_coeffs": [round(float(x), 6) for x in face.shape_coeffs],
-        "texture_coeffs": [round(float(x), 6) for x in face.texture_coeffs],
-        "landmarks_2d": None if landmarks is None else [[round(float(x), 3), round(float(y), 3), int(v)]
-                                                        for x, y, v in landmarks],
+        "shape_coeffs": np.round(np.asarray(face.shape_coeffs, np.float64), 6).tolist(),
+        "texture_coeffs": np.round(np.asarray(face.texture_coeffs, np.float64), 6).tolist(),
+        "landmarks_2d": None if landmarks is None else _landmark_list(landmarks),
         "renderer": ctx.renderer,
         "generator": {"facegen": __version__},
     }
