@@ -105,3 +105,17 @@ def test_probe_validation(model_path):
     bad["probe"] = {"kind": "revcorr", "sigma": 1, "distances": [1]}
     with pytest.raises(ConfigError, match="unknown key"):
         parse_config(bad)
+
+
+def test_identity_seed_keeps_the_people_and_changes_the_samples(model_path):
+    raw = _raw(model_path, {"kind": "revcorr", "sigma": 0.5}, 4)
+    public = parse_config({**raw, "identities": {**raw["identities"], "seed": 5}})
+    hidden = parse_config({**raw, "seed": 999, "identities": {**raw["identities"], "seed": 5}})
+    other = parse_config({**raw, "seed": 999})
+    m = load_model(model_path)
+    for i in range(4):
+        assert np.array_equal(identity_for(public, m, i).shape, identity_for(hidden, m, i).shape)
+        assert not np.array_equal(identity_for(public, m, i).shape, identity_for(other, m, i).shape)
+    a, b = _records(public), _records(hidden)
+    assert [r["probe"]["shape_delta"] for r in a] != [r["probe"]["shape_delta"] for r in b]
+    assert parse_config(hidden.to_dict()).identity_seed == 5

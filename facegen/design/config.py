@@ -77,6 +77,7 @@ class DesignConfig:
     heldout: tuple[Mapping[str, tuple], ...]
     samples_per_shard: int
     probe: ProbeSpec | None = None
+    identity_seed: int | None = None  # identities.seed: who the people are, apart from the sample seed
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -104,7 +105,8 @@ class DesignConfig:
             "name": self.name, "description": self.description, "model": self.model, "seed": self.seed,
             "identities": {"count": self.n_identities, "genders": list(self.genders),
                            "ethnicities": list(self.ethnicities), "base_age": self.base_age.to_yaml(),
-                           "truncation": self.truncation},
+                           "truncation": self.truncation,
+                           **({"seed": self.identity_seed} if self.identity_seed is not None else {})},
             "samples": {"mode": self.mode, ("repeats" if self.mode == "factorial" else "per_identity"):
                         self.per_identity},
             "intrinsic": {k: self.factors[k].to_yaml() for k, v in FACTORS.items() if v[0] == "intrinsic"},
@@ -160,7 +162,7 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
     unknown = set(raw) - _TOP
     if unknown:
         raise ConfigError(f"unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(_TOP)}")
-    ids = _section(raw, "identities", {"count", "genders", "ethnicities", "base_age", "truncation"})
+    ids = _section(raw, "identities", {"count", "genders", "ethnicities", "base_age", "truncation", "seed"})
     smp = _section(raw, "samples", {"mode", "per_identity", "repeats"})
     intr = _section(raw, "intrinsic", {k for k, v in FACTORS.items() if v[0] == "intrinsic"})
     extr = _section(raw, "extrinsic", {k for k, v in FACTORS.items() if v[0] == "extrinsic"})
@@ -228,6 +230,7 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
     return DesignConfig(
         name=name, description=str(raw.get("description", "")), model=model, seed=seed,
         n_identities=n_ids, probe=probe,
+        identity_seed=None if ids.get("seed") is None else _int("identities.seed", ids["seed"], 0, 2**63 - 1),
         genders=_names("identities.genders", ids.get("genders", ["female", "male"])),
         ethnicities=_names("identities.ethnicities",
                            ids.get("ethnicities", ["african", "east_asian", "european", "south_asian"])),
