@@ -110,12 +110,7 @@ def read_cereal_model(path: str | Path) -> dict:
     ``expression`` None, a PCA dict or a list of (name, (3V,) deformation); ``landmarks`` None or a
     dict name -> vertex; ``uvs`` (V, 2) float64; ``uv_triangles`` (F', 3) int32.
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ModelFileError(f"{path}: cannot read: {e}") from None
-    r = _Reader(data, path)
+    path, data, r = _open(path)
     version = r.scalar("I", "MorphableModel class version")
     if not 1 <= version <= 4:
         raise ModelFileError(f"{path}: MorphableModel version {version}; this reader knows eos versions 1-4")
@@ -142,14 +137,18 @@ def read_cereal_model(path: str | Path) -> dict:
     return out
 
 
-def read_cereal_blendshapes(path: str | Path) -> list[tuple[str, np.ndarray]]:
-    """Parse an eos Blendshapes file: list of (name, (3V,) float32 deformation in mm)."""
+def _open(path: str | Path) -> tuple[Path, bytes, "_Reader"]:
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as e:
         raise ModelFileError(f"{path}: cannot read: {e}") from None
-    r = _Reader(data, path)
+    return path, data, _Reader(data, path)
+
+
+def read_cereal_blendshapes(path: str | Path) -> list[tuple[str, np.ndarray]]:
+    """Parse an eos Blendshapes file: list of (name, (3V,) float32 deformation in mm)."""
+    path, data, r = _open(path)
     out = _blendshapes(r, "blendshapes")
     if r.pos != len(data):
         raise ModelFileError(f"{path}: {len(data) - r.pos} bytes left after the blendshapes; not an eos file")
