@@ -6,16 +6,19 @@ produced by any process on any machine and comes out byte-identical.
 from __future__ import annotations
 
 import json
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+import orjson
 
 from . import __version__
 from .design import DesignConfig, factor_values, identity_for, parse_config, sample_key
 from .design.plan import ShardSpec
 from .design.probe import probe_condition, probe_delta
+from .model.fused import compose_face, expression_direction
 from .shards.encode import encode_image, encode_npy
 
 __all__ = ["SCHEMA", "backend_info", "Context", "context_for", "render_samples", "sample_record"]
@@ -34,6 +37,7 @@ class Context:
     renderer: dict
     cache: OrderedDict
     groups: dict = field(default_factory=dict)
+    expressions: dict = field(default_factory=dict)
 
     def group_offsets(self, gender: str, ethnicity: str) -> tuple[np.ndarray, np.ndarray]:
         """Gender + ethnicity offsets (shape, albedo) at the reference age, cached per group."""
@@ -41,6 +45,12 @@ class Context:
         if key not in self.groups:
             self.groups[key] = self.model.factors.offsets(gender, ethnicity, self.model.factors.age_reference)
         return self.groups[key]
+
+    def expression(self, name: str) -> np.ndarray | None:
+        """``expression_direction`` of ``name`` (V, 3) float64, cached per expression."""
+        if name not in self.expressions:
+            self.expressions[name] = expression_direction(self.model, name)
+        return self.expressions[name]
 
     def identity(self, i: int):
         """(Identity, shape without factors (V,3), albedo without factors (V,3)), LRU-cached."""
@@ -51,9 +61,20 @@ class Context:
         ident = identity_for(self.cfg, self.model, i)
         entry = (ident, self.model.shape(ident.shape), self.model.albedo(ident.texture))
         self.cache[i] = entry
-        if len(self.cache) > 1024:  # ~0.25 MB per embedded identity
+        if len(self.cache) > _cache_capacity(entry[1].nbytes + entry[2].nbytes):
             self.cache.popitem(last=False)
         return entry
+
+
+def _cache_capacity(entry_bytes: int) -> int:
+    """Identities the per-process cache keeps: ``FACEGEN_IDENTITY_CACHE_MB`` (default 1024) worth.
+
+    Shards mix identities at random, so a cache smaller than the design's identity count misses
+    often, and a miss (drawing and composing the person) costs about half a rendered image. The
+    default holds xu2018's 2,000 embedded identities (0.25 MB each) with room to spare.
+    """
+    mb = float(os.environ.get("FACEGEN_IDENTITY_CACHE_MB", "1024"))
+    return max(16, int(mb * 2**20 // max(entry_bytes, 1)))
 
 
 def backend_info(name: str) -> dict:
@@ -117,19 +138,29 @@ def _face(ctx: Context, i: int, s: int, vals: dict) -> Face:
                 cond = {**cond, "shape_delta": [round(float(x), 6) for x in ds],
                         "texture_delta": [round(float(x), 6) for x in dt]}
     age = ident.base_age if np.isnan(vals["age"]) else float(vals["age"])
+    factors = {}
     if m.factors is not None:
         f = m.factors
         lo, hi = f.age_range
         if not lo <= age <= hi:
             raise ValueError(f"age={age!r} is outside model {m.name!r}'s range [{lo}, {hi}] years")
-        da = age - f.age_reference
-        # same sums, same order as FactorModel.offsets, with the per-person part computed once
-        shape = shape + (ctx.group_offsets(ident.gender, ident.ethnicity)[0] + da * f.age_shape)
-        albedo = albedo + (ctx.group_offsets(tex_ident.gender, tex_ident.ethnicity)[1] + da * f.age_albedo)
-    expr = vals["expression"]
-    if expr in m.expressions and m.expressions[expr]:
-        shape = shape + m.expression_offset(expr, float(vals["expression_intensity"]))
-    return Face(ident, age, shape.astype(np.float32), np.clip(albedo, 0, 1).astype(np.float32), sc, tc, cond)
+        # the per-person part (gender + ethnicity) is cached; the sums are FactorModel.offsets'
+        factors = dict(factor_shape=ctx.group_offsets(ident.gender, ident.ethnicity)[0],
+                       factor_albedo=ctx.group_offsets(tex_ident.gender, tex_ident.ethnicity)[1],
+                       da=age - f.age_reference, age_shape=f.age_shape, age_albedo=f.age_albedo)
+    intensity = float(vals["expression_intensity"])
+    if not 0.0 <= intensity <= 1.0:
+        raise ValueError(f"expression_intensity={intensity!r} must be within [0, 1]")
+    verts, alb = compose_face(shape, albedo, expression=ctx.expression(vals["expression"]), intensity=intensity,
+                              **factors)
+    return Face(ident, age, verts, alb, sc, tc, cond)
+
+
+@lru_cache(maxsize=4096)
+def _rounded_list(raw: bytes) -> list:
+    """float64 bytes -> list rounded to 6 decimals (cached: an identity's coefficients recur in every
+    one of its samples). Callers must not mutate the list."""
+    return np.round(np.frombuffer(raw, np.float64), 6).tolist()
 
 
 def _landmark_list(lm: np.ndarray) -> list:
@@ -158,8 +189,8 @@ def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmark
         "scale": round(float(vals["scale"]), 6),
         "translation_px": [round(float(vals["translation_x"]), 4), round(float(vals["translation_y"]), 4)],
         "image_size": [c.image_size, c.image_size],
-        "shape_coeffs": np.round(np.asarray(face.shape_coeffs, np.float64), 6).tolist(),
-        "texture_coeffs": np.round(np.asarray(face.texture_coeffs, np.float64), 6).tolist(),
+        "shape_coeffs": _rounded_list(np.asarray(face.shape_coeffs, np.float64).tobytes()),
+        "texture_coeffs": _rounded_list(np.asarray(face.texture_coeffs, np.float64).tobytes()),
         "landmarks_2d": None if landmarks is None else _landmark_list(landmarks),
         "renderer": ctx.renderer,
         "generator": {"facegen": __version__},
@@ -194,7 +225,7 @@ def render_samples(cfg: DesignConfig, shard: ShardSpec):
                      return_depth=want_depth, backend=cfg.backend)
         rec = sample_record(ctx, i, s, v, face, out.landmarks_2d, shard.split)
         item = {"__key__": sample_key(i, s), cfg.image_format: encode_image(out.image, cfg.image_format, cfg.quality),
-                "json": json.dumps(rec, separators=(",", ":")).encode()}
+                "json": orjson.dumps(rec)}
         if want_mask:
             item["mask.png"] = encode_image(out.mask.astype(np.uint8) * 255, "png")
         if want_depth:

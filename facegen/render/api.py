@@ -10,7 +10,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .camera import Camera, DirectionalLight, Lighting, project_points
+from .camera import Camera, DirectionalLight, Lighting
+from .landmarks import project_landmarks
 from .types import RenderOutput, Scene
 
 __all__ = ["BACKENDS", "available_backends", "get_backend", "quick_render", "render", "render_batch"]
@@ -55,8 +56,13 @@ def available_backends() -> dict[str, str]:
 # -- validation --------------------------------------------------------------------------------
 
 
-def _array(x, name: str, shape: tuple, dtype=np.float64) -> np.ndarray:
-    """``x`` as a C-contiguous array of ``dtype`` with ``shape`` (None = any length), finite."""
+def _array(x, name: str, shape: tuple, dtype=np.float64, keep_float32: bool = False) -> np.ndarray:
+    """``x`` as a C-contiguous array of ``dtype`` with ``shape`` (None = any length), finite.
+
+    ``keep_float32``: a float32 array stays float32 (the compiled kernels read it directly, so a
+    per-sample mesh needs no float64 copy)."""
+    if keep_float32 and isinstance(x, np.ndarray) and x.dtype == np.float32:
+        dtype = np.float32
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name}: expected an array of shape {_fmt(shape)}, received {type(x).__name__}")
     try:
@@ -95,24 +101,29 @@ def _size(size) -> tuple[int, int]:
     return h, w
 
 
-@functools.lru_cache(maxsize=32)
-def _flat_background(h: int, w: int, rgb: tuple) -> np.ndarray:
-    bg = np.empty((h, w, 3))
-    bg[:] = rgb
-    bg.setflags(write=False)
-    return bg
+@functools.lru_cache(maxsize=256)
+def _flat_colour(rgb: tuple) -> np.ndarray:
+    """Validated, read-only (3,) float64 colour (cached: a dataset uses a handful of grey levels)."""
+    c = _array(rgb, "background", (3,))
+    if c.min() < 0 or c.max() > 1:
+        raise ValueError(f"background: expected an RGB colour in [0, 1], received {tuple(rgb)}")
+    c.setflags(write=False)
+    return c
 
 
 def _background(background, h: int, w: int) -> np.ndarray:
+    """(H, W, 3) float64 image or (3,) float64 colour, in [0, 1]."""
     if isinstance(background, np.ndarray) and background.ndim == 3:
         if background.shape != (h, w, 3):
             raise ValueError(f"background: expected an image of shape {(h, w, 3)}, received {background.shape}")
         scale = 255.0 if background.dtype == np.uint8 else 1.0
         return np.ascontiguousarray(background, dtype=np.float64) / scale
-    rgb = _array(background, "background", (3,))
-    if rgb.min() < 0 or rgb.max() > 1:
-        raise ValueError(f"background: expected an RGB colour in [0, 1], received {tuple(rgb)}")
-    return _flat_background(h, w, tuple(float(c) for c in rgb))
+    if isinstance(background, tuple):
+        try:
+            return _flat_colour(background)
+        except TypeError:  # unhashable members: validated below with the usual message
+            pass
+    return _flat_colour(tuple(_array(background, "background", (3,)).tolist()))
 
 
 def _check_camera(camera, name="camera") -> Camera:
@@ -153,7 +164,7 @@ def _scene(vertices, triangles, albedo, camera, lighting, size, background, uvs,
 
 def _mesh_arrays(vertices, triangles, albedo, uvs, texture):
     """Validated (vertices (V, 3) f64, triangles (F, 3) i32, albedo | None, uvs | None, texture | None)."""
-    v = _array(vertices, "vertices", (None, 3))
+    v = _array(vertices, "vertices", (None, 3), keep_float32=True)
     t_in = np.asarray(triangles) if not isinstance(triangles, (str, bytes)) and triangles is not None else triangles
     is_int = isinstance(t_in, np.ndarray) and t_in.dtype.kind in "iu"
     t = _array(t_in, "triangles", (None, 3), dtype=np.int32 if is_int else np.int64)
@@ -166,7 +177,7 @@ def _mesh_arrays(vertices, triangles, albedo, uvs, texture):
                          f"texture={'set' if texture is not None else None}")
     alb = uv = tex = None
     if albedo is not None:
-        alb = _array(albedo, "albedo", (len(v), 3))
+        alb = _array(albedo, "albedo", (len(v), 3), keep_float32=True)
     else:
         uv = _array(uvs, "uvs", (len(v), 2))
         tex_in = np.asarray(texture)
@@ -192,20 +203,18 @@ def _check_tolerance(tolerance_mm) -> None:
         raise ValueError(f"visibility_tolerance_mm: expected a finite number of mm >= 0, received {tolerance_mm!r}")
 
 
+def _landmark_indices(landmarks, n_vertices: int) -> np.ndarray:
+    idx = _array(landmarks, "landmarks", (None,), dtype=np.int64)
+    if idx.size and not _indices_below(idx, n_vertices):
+        raise ValueError(f"landmarks: expected vertex indices in [0, {n_vertices - 1}], received "
+                         f"[{idx.min()}, {idx.max()}]")
+    return idx
+
+
 def _landmarks(scene: Scene, landmarks, depth: np.ndarray, tolerance_mm: float) -> np.ndarray:
     """(K, 3) float32 [x, y, visible]: projection of the landmark vertices, z-buffer visibility."""
-    idx = _array(landmarks, "landmarks", (None,), dtype=np.int64)
-    if idx.size and not _indices_below(idx, len(scene.vertices)):
-        raise ValueError(f"landmarks: expected vertex indices in [0, {len(scene.vertices) - 1}], received "
-                         f"[{idx.min()}, {idx.max()}]")
-    p = project_points(scene.vertices[idx], scene.camera, scene.height, scene.width)
-    fc = np.floor(p[:, :2])
-    col, row = fc[:, 0], fc[:, 1]
-    inside = (col >= 0) & (col < scene.width) & (row >= 0) & (row < scene.height) & (p[:, 2] > 0)
-    surf = np.full(len(idx), np.inf)
-    surf[inside] = depth[row[inside].astype(np.intp), col[inside].astype(np.intp)]
-    p[:, 2] = inside & (p[:, 2] <= surf + tolerance_mm)
-    return p.astype(np.float32)
+    idx = _landmark_indices(landmarks, len(scene.vertices))
+    return project_landmarks(scene.vertices, idx, scene.camera, depth, tolerance_mm)
 
 
 def _output(scene, result, landmarks, return_mask, return_depth, tolerance_mm) -> RenderOutput:

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import overload
 
 from .camera import Lighting, camera_intrinsics, light_direction, rotation_matrix
 from .types import Scene
@@ -58,6 +59,19 @@ def _clampi(x):
     return np.int32(x)
 
 
+def _bg(bg, i, j, c):
+    """Background value at pixel (i, j), channel c, of an (H, W, 3) image or a (3,) colour."""
+    return bg[i, j, c] if bg.ndim == 3 else bg[c]
+
+
+@overload(_bg, jit_options={"cache": True})
+def _bg_compiled(bg, i, j, c):
+    # chosen at compile time, so a flat colour costs no per-pixel memory traffic
+    if bg.ndim == 3:
+        return lambda bg, i, j, c: bg[i, j, c]
+    return lambda bg, i, j, c: bg[c]
+
+
 @njit(cache=True)
 def _render_one(verts, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, d, near,
                 ldirs, lrads, amb, sh, use_sh, spec, shin, cull, k, bg, img, mask, depth):
@@ -73,7 +87,7 @@ def _render_one(verts, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, 
     """
     nv = verts.shape[0]
     nt = tris.shape[0]
-    h, w = bg.shape[0], bg.shape[1]
+    h, w = img.shape[0], img.shape[1]
     hs, ws = h * k, w * k
     # -- vertices: world position, screen position (u, v, Z, 1/Z), pixel-centre bounds -------
     wv = np.empty((nv, 3))
@@ -230,8 +244,9 @@ def _render_one(verts, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, 
 
 @njit(cache=True)
 def _resolve(cbuf, zbuf, k, bg, img, mask, depth):
-    """Compiled twin of ``reference.resolve_reference`` (colour rounded through float32 like it)."""
-    h, w = bg.shape[0], bg.shape[1]
+    """Compiled twin of ``reference.resolve_reference`` (colour rounded through float32 like it);
+    ``bg`` is an (H, W, 3) image or a (3,) colour."""
+    h, w = img.shape[0], img.shape[1]
     kk = k * k
     if k == 1:  # the same arithmetic, one sample per pixel
         for i in range(h):
@@ -244,9 +259,9 @@ def _resolve(cbuf, zbuf, k, bg, img, mask, depth):
                     mask[i, j] = True
                     depth[i, j] = np.float32(z)
                 else:
-                    x0 = min(max(bg[i, j, 0], 0.0), 1.0)
-                    x1 = min(max(bg[i, j, 1], 0.0), 1.0)
-                    x2 = min(max(bg[i, j, 2], 0.0), 1.0)
+                    x0 = min(max(_bg(bg, i, j, 0), 0.0), 1.0)
+                    x1 = min(max(_bg(bg, i, j, 1), 0.0), 1.0)
+                    x2 = min(max(_bg(bg, i, j, 2), 0.0), 1.0)
                     mask[i, j] = False
                     depth[i, j] = np.float32(np.inf)
                 img[i, j, 0] = np.uint8(math.floor(x0 * 255.0 + 0.5))
@@ -270,9 +285,9 @@ def _resolve(cbuf, zbuf, k, bg, img, mask, depth):
                         a1 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 1]))
                         a2 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 2]))
             rest = kk - cnt
-            x0 = min(max((a0 + rest * bg[i, j, 0]) / kk, 0.0), 1.0)
-            x1 = min(max((a1 + rest * bg[i, j, 1]) / kk, 0.0), 1.0)
-            x2 = min(max((a2 + rest * bg[i, j, 2]) / kk, 0.0), 1.0)
+            x0 = min(max((a0 + rest * _bg(bg, i, j, 0)) / kk, 0.0), 1.0)
+            x1 = min(max((a1 + rest * _bg(bg, i, j, 1)) / kk, 0.0), 1.0)
+            x2 = min(max((a2 + rest * _bg(bg, i, j, 2)) / kk, 0.0), 1.0)
             img[i, j, 0] = np.uint8(math.floor(x0 * 255.0 + 0.5))
             img[i, j, 1] = np.uint8(math.floor(x1 * 255.0 + 0.5))
             img[i, j, 2] = np.uint8(math.floor(x2 * 255.0 + 0.5))
@@ -357,8 +372,9 @@ class NormalsCache:
 
 def resolve_buffers(colour: np.ndarray, zbuf: np.ndarray, background: np.ndarray, ssaa: int):
     """Compiled ``reference.resolve_reference`` for any backend's (Hs, Ws, 3) colour and (Hs, Ws) zbuf
-    (+inf = empty). Returns (image (H, W, 3) uint8, mask (H, W) bool, depth (H, W) float32)."""
-    h, w = background.shape[:2]
+    (+inf = empty) over ``background`` ((H, W, 3) image or (3,) colour). Returns (image (H, W, 3)
+    uint8, mask (H, W) bool, depth (H, W) float32)."""
+    h, w = zbuf.shape[0] // ssaa, zbuf.shape[1] // ssaa
     img = np.empty((h, w, 3), np.uint8)
     mask = np.empty((h, w), np.bool_)
     depth = np.empty((h, w), np.float32)

@@ -89,7 +89,7 @@ def rasterize_reference(scene: Scene) -> Buffers:
 
 
 def resolve_reference(buffers: Buffers, background: np.ndarray, ssaa: int):
-    """Composite over ``background`` (H, W, 3) and box-filter k x k samples.
+    """Composite over ``background`` ((H, W, 3) image or (3,) colour) and box-filter k x k samples.
 
     Returns (image (H, W, 3) uint8, mask (H, W) bool, depth (H, W) float32). A pixel's colour is the
     mean over its k*k samples, each sample being the surface colour where covered and the
@@ -97,7 +97,7 @@ def resolve_reference(buffers: Buffers, background: np.ndarray, ssaa: int):
     where mask, +inf elsewhere.
     """
     k = ssaa
-    h, w = background.shape[:2]
+    h, w = buffers.zbuf.shape[0] // k, buffers.zbuf.shape[1] // k
     cov = np.isfinite(buffers.zbuf).reshape(h, k, w, k)
     col = np.where(cov[..., None], buffers.colour.reshape(h, k, w, k, 3).astype(np.float64), 0.0)
     cnt = cov.sum(axis=(1, 3))

@@ -16,14 +16,16 @@ class Scene:
     """One validated scene (built by ``facegen.render.api``; backends trust it).
 
     Attributes:
-        vertices: (V, 3) float64, mm, model coordinates.
+        vertices: (V, 3) float64 or float32, mm, model coordinates (geometry is computed in float64
+            either way; float32 is kept as it is so per-sample meshes need no conversion copy).
         triangles: (F, 3) int32, counter-clockwise seen from outside.
-        albedo: (V, 3) float64 per-vertex albedo in [0, 1], or None when ``texture`` is given.
+        albedo: (V, 3) float64 or float32 per-vertex albedo in [0, 1], or None when ``texture`` is given.
         uvs: (V, 2) float64 texture coordinates (u right, v up, [0, 1]) or None.
         texture: (Ht, Wt, 3) float32 albedo texture in [0, 1] (row 0 = top = v 1) or None.
         camera, lighting: settings (``facegen.render.camera``).
         height, width: output image size, pixels.
-        background: (H, W, 3) float64 in [0, 1], composited behind the mesh.
+        background: composited behind the mesh, float64 in [0, 1]: an (H, W, 3) image, or a (3,)
+            RGB colour (backends then read three numbers instead of an image per pixel).
         ssaa: supersampling factor k >= 1 (rasterise at k*H x k*W, box-filter down).
         cull_backfaces: drop triangles seen from behind.
         want_depth: the caller needs the depth map (for itself or for landmark visibility); a
