@@ -171,7 +171,10 @@ def generate(cfg: DesignConfig, out: str | Path, *, workers: int = 1, shards: st
     manifest = assemble_manifest(out, head=_head(cfg, model, limit), planned=[s.name for s in plan])
     from .datasets import write_datasheet
 
-    write_datasheet(out)
+    # counts from the design: exact for what was just rendered (tests/test_datasheet.py checks that
+    # they equal the records' counts) without reading every shard back; `facegen inspect` and
+    # `facegen datasheet --counts shards` read the records
+    write_datasheet(out, counts="design")
     return RunResult(out=out, planned=len(plan), written=len(todo), skipped=len(sel) - len(todo),
                      manifest=manifest)
 

@@ -28,19 +28,32 @@ def _member(name: str, data: bytes) -> tarfile.TarInfo:
 
 
 def shard_bytes(samples: Iterable[Mapping[str, bytes]]) -> tuple[bytes, int]:
-    """A whole tar shard in memory from samples ``{"__key__": key, ext: bytes, ...}``; (bytes, count)."""
-    buf = io.BytesIO()
-    n = 0
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tf:
-        for sample in samples:
-            key = sample["__key__"]
-            if "." in key:
-                raise ValueError(f"sample key {key!r} contains '.', which WebDataset reads as an extension")
-            for ext in sorted(k for k in sample if k != "__key__"):
-                data = sample[ext]
-                tf.addfile(_member(f"{key}.{ext}", data), io.BytesIO(data))
-            n += 1
-    return buf.getvalue(), n
+    """A whole tar shard in memory from samples ``{"__key__": key, ext: bytes, ...}``; (bytes, count).
+
+    The bytes are exactly what ``tarfile`` (USTAR) writes for these members: headers come from
+    ``TarInfo.tobuf``, and data, padding and the end-of-archive blocks are appended here, which is
+    several times cheaper per member than ``TarFile.addfile`` (``tests/test_shards.py`` compares).
+    """
+    out: list[bytes] = []
+    total = n = 0
+    for sample in samples:
+        key = sample["__key__"]
+        if "." in key:
+            raise ValueError(f"sample key {key!r} contains '.', which WebDataset reads as an extension")
+        for ext in sorted(k for k in sample if k != "__key__"):
+            data = sample[ext]
+            head = _member(f"{key}.{ext}", data).tobuf(tarfile.USTAR_FORMAT, tarfile.ENCODING, "surrogateescape")
+            pad = -len(data) % tarfile.BLOCKSIZE
+            out += (head, data, _ZEROS[:pad])
+            total += len(head) + len(data) + pad
+        n += 1
+    end = 2 * tarfile.BLOCKSIZE
+    end += -(total + end) % tarfile.RECORDSIZE
+    out.append(bytes(end))
+    return b"".join(out), n
+
+
+_ZEROS = bytes(tarfile.BLOCKSIZE)
 
 
 def write_atomic(path: str | Path, data: bytes) -> tuple[int, str]:
