@@ -73,7 +73,11 @@ def _cache_capacity(entry_bytes: int) -> int:
     often, and a miss (drawing and composing the person) costs about half a rendered image. The
     default holds xu2018's 2,000 embedded identities (0.25 MB each) with room to spare.
     """
-    mb = float(os.environ.get("FACEGEN_IDENTITY_CACHE_MB", "1024"))
+    raw = os.environ.get("FACEGEN_IDENTITY_CACHE_MB", "1024")
+    try:
+        mb = float(raw)
+    except ValueError:
+        raise ValueError(f"FACEGEN_IDENTITY_CACHE_MB={raw!r}: expected a number of megabytes, e.g. 1024") from None
     return max(16, int(mb * 2**20 // max(entry_bytes, 1)))
 
 
