@@ -50,15 +50,11 @@ def _compose(shape, albedo, gshape, galb, da, age_shape, age_alb, use_factors, e
 
 
 def expression_direction(model, expression: str) -> np.ndarray | None:
-    """(V, 3) float64 offset of ``expression`` at intensity 1: sum_k w_k * expression_basis[k] over its
-    units, in the model's order; None for an expression without units (e.g. neutral)."""
-    weights = model.expressions.get(expression) or {}
-    if not weights:
+    """(V, 3) float64 offset of ``expression`` at intensity 1 (``FaceModel.expression_offset`` summed
+    in float64); None for an expression without units (e.g. neutral)."""
+    if not model.expressions.get(expression):
         return None
-    out = np.zeros(model.mean_shape.shape)
-    for unit, w in weights.items():
-        out += float(w) * model.expression_basis[model.expression_names.index(unit)].astype(np.float64)
-    return out
+    return model.expression_offset(expression, 1.0, dtype=np.float64)
 
 
 def compose_face(shape: np.ndarray, albedo: np.ndarray, *, factor_shape=None, factor_albedo=None, da: float = 0.0,

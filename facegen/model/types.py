@@ -170,8 +170,10 @@ class FaceModel:
         """Identity albedo (V, 3) from coefficients (Kt,) in s.d. units."""
         return self.mean_albedo + _combine(self.texture_basis, self.texture_sd, coeffs, "texture")
 
-    def expression_offset(self, expression: str | Mapping[str, float], intensity: float = 1.0) -> np.ndarray:
-        """Vertex offset (V, 3) mm of a named expression (or unit weights) at intensity in [0, 1]."""
+    def expression_offset(self, expression: str | Mapping[str, float], intensity: float = 1.0,
+                          dtype=None) -> np.ndarray:
+        """Vertex offset (V, 3) mm of a named expression (or unit weights) at intensity in [0, 1],
+        summed unit by unit in ``dtype`` (default: the model's own, float32 for stored models)."""
         if not 0.0 <= float(intensity) <= 1.0:
             raise ValueError(f"intensity={intensity!r} must be within [0, 1]")
         if isinstance(expression, str):
@@ -183,7 +185,7 @@ class FaceModel:
             weights = self.expressions[expression]
         else:
             weights = expression
-        out = np.zeros_like(self.mean_shape)
+        out = np.zeros(self.mean_shape.shape, dtype or self.mean_shape.dtype)
         for unit, w in weights.items():
             try:
                 k = self.expression_names.index(unit)
@@ -191,7 +193,7 @@ class FaceModel:
                 raise ValueError(
                     f"expression unit {unit!r} is not in model {self.name!r}; allowed: {list(self.expression_names)}"
                 ) from None
-            out += (float(w) * float(intensity)) * self.expression_basis[k]
+            out += (float(w) * float(intensity)) * self.expression_basis[k].astype(out.dtype, copy=False)
         return out
 
     def compose(

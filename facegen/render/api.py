@@ -203,17 +203,12 @@ def _check_tolerance(tolerance_mm) -> None:
         raise ValueError(f"visibility_tolerance_mm: expected a finite number of mm >= 0, received {tolerance_mm!r}")
 
 
-def _landmark_indices(landmarks, n_vertices: int) -> np.ndarray:
-    idx = _array(landmarks, "landmarks", (None,), dtype=np.int64)
-    if idx.size and not _indices_below(idx, n_vertices):
-        raise ValueError(f"landmarks: expected vertex indices in [0, {n_vertices - 1}], received "
-                         f"[{idx.min()}, {idx.max()}]")
-    return idx
-
-
 def _landmarks(scene: Scene, landmarks, depth: np.ndarray, tolerance_mm: float) -> np.ndarray:
     """(K, 3) float32 [x, y, visible]: projection of the landmark vertices, z-buffer visibility."""
-    idx = _landmark_indices(landmarks, len(scene.vertices))
+    idx = _array(landmarks, "landmarks", (None,), dtype=np.int64)
+    if idx.size and not _indices_below(idx, len(scene.vertices)):
+        raise ValueError(f"landmarks: expected vertex indices in [0, {len(scene.vertices) - 1}], received "
+                         f"[{idx.min()}, {idx.max()}]")
     return project_landmarks(scene.vertices, idx, scene.camera, depth, tolerance_mm)
 
 
