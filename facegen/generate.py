@@ -180,16 +180,20 @@ def generate(cfg: DesignConfig, out: str | Path, *, workers: int = 1, shards: st
 
 
 def _head(cfg: DesignConfig, model, limit: int | None) -> dict:
+    import fast_simplification
     import numba
     import PIL
     import simplejpeg
 
-    from .sampler import backend_info
+    from .model.lod import at_detail
+    from .sampler import backend_info, detail_fraction
 
+    detail = detail_fraction(cfg, model)
     return {"name": cfg.name, "limit": limit, "n_samples_design": cfg.n_samples, "config": cfg.to_dict(),
             "model": {"name": model.name, "version": model.version, "sha256": model.sha256()},
             "software": {"facegen": __version__, "numpy": np.__version__, "pillow": PIL.__version__,
                          "simplejpeg": simplejpeg.__version__, "numba": numba.__version__,
+                         "fast_simplification": fast_simplification.__version__,
                          "python": platform.python_version(),
-                         "renderer": backend_info(cfg.backend)}}
+                         "renderer": backend_info(cfg.backend, detail, len(at_detail(model, detail).triangles))}}
 

@@ -19,16 +19,18 @@ from .design import DesignConfig, factor_values, identity_for, parse_config, sam
 from .design.plan import ShardSpec
 from .design.probe import probe_condition, probe_delta
 from .model.fused import compose_face, expression_direction
+from .model.lod import at_detail, auto_fraction
 from .shards.encode import encode_image, encode_npy
 
-__all__ = ["SCHEMA", "backend_info", "Context", "context_for", "render_samples", "sample_record"]
+__all__ = ["SCHEMA", "backend_info", "Context", "context_for", "detail_fraction", "render_samples", "sample_record"]
 
 SCHEMA = "facegen.sample/1"
 
 
 @dataclass
 class Context:
-    """Per-process state for one design: the validated config, the model, an identity cache."""
+    """Per-process state for one design: the validated config, the model at the design's level of
+    detail (``model_info`` names the full model), an identity cache."""
 
     cfg: DesignConfig
     model: object
@@ -38,6 +40,8 @@ class Context:
     cache: OrderedDict
     groups: dict = field(default_factory=dict)
     expressions: dict = field(default_factory=dict)
+    triangles: np.ndarray | None = None  # the model's, checked once for ``render_checked_mesh``
+    landmarks: np.ndarray | None = None
 
     def group_offsets(self, gender: str, ethnicity: str) -> tuple[np.ndarray, np.ndarray]:
         """Gender + ethnicity offsets (shape, albedo) at the reference age, cached per group."""
@@ -81,11 +85,23 @@ def _cache_capacity(entry_bytes: int) -> int:
     return max(16, int(mb * 2**20 // max(entry_bytes, 1)))
 
 
-def backend_info(name: str) -> dict:
-    """What a record says about the renderer: backend name and the versions that decide its pixels."""
+def detail_fraction(cfg: DesignConfig, model) -> float:
+    """The fraction of ``model``'s triangles that ``cfg``'s ``render.detail`` renders (``facegen.model.lod``)."""
+    if cfg.detail == "auto":
+        return auto_fraction(model.mean_shape, model.triangles, cfg.image_size)
+    return 1.0 if cfg.detail == "full" else float(cfg.detail)
+
+
+def backend_info(name: str, detail: float = 1.0, triangles: int | None = None) -> dict:
+    """What a record says about the renderer: backend name, the versions that decide its pixels, and
+    the level of detail of the mesh (fraction of the model's triangles, and their number)."""
+    import fast_simplification
     import numba
 
-    return {"backend": name, "version": f"facegen {__version__}, numba {numba.__version__}"}
+    version = f"facegen {__version__}, numba {numba.__version__}"
+    if detail < 1.0:
+        version += f", fast_simplification {fast_simplification.__version__}"
+    return {"backend": name, "version": version, "detail": detail, "triangles": triangles}
 
 
 @lru_cache(maxsize=4)
@@ -93,12 +109,23 @@ def _context(cfg_json: str) -> Context:
     from .model import load_model
 
     cfg = parse_config(json.loads(cfg_json))
-    model = load_model(cfg.model)
-    lo, hi = model.mean_shape.min(axis=0), model.mean_shape.max(axis=0)
+    full = load_model(cfg.model)
+    lo, hi = full.mean_shape.min(axis=0), full.mean_shape.max(axis=0)
+    detail = detail_fraction(cfg, full)
+    model = at_detail(full, detail)  # faces are composed on the level's vertices only
+    from .render.api import _mesh_arrays
+
+    tris = _mesh_arrays(model.mean_shape, model.triangles, model.mean_albedo, None, None)[1]
+    lms = None
+    if model.landmarks is not None:
+        lms = np.ascontiguousarray(model.landmarks, np.int64)
+        if lms.size and not (lms.min() >= 0 and lms.max() < model.n_vertices):
+            raise ValueError(f"model {model.name!r}: landmark indices outside 0..{model.n_vertices - 1}")
     return Context(cfg=cfg, model=model,
-                   model_info={"name": model.name, "version": model.version, "sha256": model.sha256()},
-                   center=tuple(float(c) for c in (lo + hi) / 2), renderer=backend_info(cfg.backend),
-                   cache=OrderedDict())
+                   model_info={"name": full.name, "version": full.version, "sha256": full.sha256()},
+                   center=tuple(float(c) for c in (lo + hi) / 2),
+                   renderer=backend_info(cfg.backend, detail, len(model.triangles)), cache=OrderedDict(),
+                   triangles=tris, landmarks=lms)
 
 
 def context_for(cfg: DesignConfig) -> Context:
@@ -206,7 +233,8 @@ def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmark
 
 def render_samples(cfg: DesignConfig, shard: ShardSpec):
     """Yield the WebDataset sample dicts of ``shard`` in order (key, image, json, extras)."""
-    from .render import Camera, DirectionalLight, Lighting, render
+    from .render import Camera, DirectionalLight, Lighting
+    from .render.api import render_checked_mesh
 
     ctx = context_for(cfg)
     spi = cfg.samples_per_identity
@@ -224,9 +252,9 @@ def render_samples(cfg: DesignConfig, shard: ShardSpec):
                                                   intensity=float(v["light_intensity"])),),
                          ambient=float(v["ambient"]))
         bg = float(v["background"])
-        out = render(face.vertices, ctx.model.triangles, face.albedo, camera=cam, lighting=light, size=cfg.image_size,
-                     background=(bg, bg, bg), landmarks=ctx.model.landmarks, return_mask=want_mask,
-                     return_depth=want_depth, backend=cfg.backend)
+        out = render_checked_mesh(face.vertices, ctx.triangles, face.albedo, camera=cam, lighting=light,
+                                  size=cfg.image_size, background=(bg, bg, bg), landmarks=ctx.landmarks,
+                                  return_mask=want_mask, return_depth=want_depth, backend=cfg.backend)
         rec = sample_record(ctx, i, s, v, face, out.landmarks_2d, shard.split)
         item = {"__key__": sample_key(i, s), cfg.image_format: encode_image(out.image, cfg.image_format, cfg.quality),
                 "json": orjson.dumps(rec)}

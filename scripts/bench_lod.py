@@ -1,15 +1,15 @@
 #!/usr/bin/env python
-"""What a coarser mesh would buy: render time and image change of the embedded mean face decimated.
+"""Levels of detail: render time and image change of each level of a model (``facegen.model.lod``).
 
-Evidence for a level-of-detail decision (not a feature): the mean face is decimated with open3d's
-quadric decimation to a fraction of its triangles, then each mesh is rendered by the default
-backend at each size. Printed per mesh and size: microseconds per ``render()`` (best of 5 x 100
-calls, one pose), its speed-up over the full mesh in the same run, and over three poses and lights
-the mean absolute difference from the full mesh's image on face pixels (/255) and the mask IoU.
+For each level (1, 1/2, 1/4 of the triangles, as ``render.detail`` chooses them) and image size:
+microseconds per ``render()`` call (CPU time, best of 5 x 100 calls; the full mesh is the baseline
+timed in the same run), and against the full mesh's image of the same faces (random identities
+and expressions of the model, three poses and lights): the mean absolute difference over face
+pixels (/255), its 99th percentile (the largest local changes, at eyes and lips), and the mask
+IoU. The ``auto`` column marks the level ``render.detail: auto`` renders at that size.
 
-    python scripts/bench_lod.py                     # 1, 1/2, 1/4 of the triangles at 64, 128, 224 px
-
-Needs open3d (in the ``test`` extra).
+    python scripts/bench_lod.py                       # embedded model, 64 / 128 / 224 px
+    python scripts/bench_lod.py --sizes 224 512 --model path/to/model.npz
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from facegen.model import load_model
+from facegen.model.lod import DETAIL_LEVELS, at_detail, auto_fraction
 from facegen.render import Camera, DirectionalLight, Lighting, render
 
 
@@ -26,49 +27,55 @@ def _best_us(fn, n=100, reps=5) -> float:
     fn()
     best = float("inf")
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         for _ in range(n):
             fn()
-        best = min(best, (time.perf_counter() - t0) / n * 1e6)
+        best = min(best, (time.thread_time() - t0) / n * 1e6)
     return best
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fractions", nargs="+", type=float, default=[1.0, 0.5, 0.25], help="triangle fractions kept")
+    ap.add_argument("--model", default="embedded", help="model spec (default: embedded)")
     ap.add_argument("--sizes", nargs="+", type=int, default=[64, 128, 224], help="image sides, pixels")
+    ap.add_argument("--faces", type=int, default=3, help="random faces compared per size")
     a = ap.parse_args()
-    import open3d as o3d
-
-    m = load_model("embedded")
-    v, t = m.mean_shape.astype(np.float64), m.triangles
-    alb = np.clip(m.mean_albedo, 0, 1).astype(np.float64)
-    c = tuple(float(x) for x in (v.min(0) + v.max(0)) / 2)
-    mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(v), o3d.utility.Vector3iVector(t))
-    mesh.vertex_colors = o3d.utility.Vector3dVector(alb)
-    views = [(Camera(yaw=y, pitch=p, center=c), Lighting((DirectionalLight(az, 15, 0.65),), ambient=0.35))
-             for y, p, az in ((0, 0, 0), (30, -15, -30), (-30, 15, 30))]
-    print(f"{'triangles':>9} {'size':>5} {'us/render':>10} {'speed-up':>9} {'mean |diff| /255':>17} {'mask IoU':>9}")
-    full_us = {}
-    for frac in a.fractions:
-        if frac < 1:
-            d = mesh.simplify_quadric_decimation(int(len(t) * frac))
-            vv, tt = np.asarray(d.vertices), np.asarray(d.triangles).astype(np.int32)
-            aa = np.clip(np.asarray(d.vertex_colors), 0, 1)
-        else:
-            vv, tt, aa = v, t, alb
+    m = load_model(a.model)
+    c = tuple(float(x) for x in (m.mean_shape.min(0) + m.mean_shape.max(0)) / 2)
+    rng = np.random.default_rng(0)
+    idents = [m.sample_identity(rng) for _ in range(a.faces)]
+    exprs = ["neutral"] + sorted(m.expressions)
+    views = [(Camera(yaw=float(y), pitch=float(p), center=c), Lighting((DirectionalLight(float(az), 15, 0.65),),
+                                                                        ambient=0.35))
+             for y, p, az in rng.choice([-30, -15, 0, 15, 30], size=(a.faces, 3))]
+    print(f"model {m.name}: {m.n_vertices} vertices, {len(m.triangles)} triangles; {a.faces} faces per size")
+    print(f"{'level':>6} {'triangles':>9} {'size':>5} {'auto':>5} {'us/render':>10} {'speed-up':>9} "
+          f"{'mean |diff|':>12} {'p99 |diff|':>11} {'mask IoU':>9}")
+    full_us: dict = {}
+    refs: dict = {}
+    for fr in DETAIL_LEVELS:
+        s = at_detail(m, fr)
+        faces = []
+        for k, ident in enumerate(idents):
+            e = exprs[k % len(exprs)]
+            off = s.expression_offset(e, 1.0) if e != "neutral" else 0.0
+            faces.append((s.shape(ident.shape) + off, np.clip(s.albedo(ident.texture), 0, 1)))
         for size in a.sizes:
-            us = _best_us(lambda: render(vv, tt, aa, camera=views[1][0], lighting=views[1][1], size=size))
+            v0, a0 = faces[0]
+            us = _best_us(lambda: render(v0, s.triangles, a0, camera=views[0][0], lighting=views[0][1], size=size))
             full_us.setdefault(size, us)
-            diffs, ious = [], []
-            for cam, lig in views:
-                ref = render(v, t, alb, camera=cam, lighting=lig, size=size, return_mask=True)
-                out = render(vv, tt, aa, camera=cam, lighting=lig, size=size, return_mask=True)
-                union = ref.mask | out.mask
-                diffs.append(np.abs(ref.image.astype(int) - out.image.astype(int))[union].mean())
-                ious.append((ref.mask & out.mask).sum() / union.sum())
-            print(f"{len(tt):>9} {size:>5} {us:>10.0f} {full_us[size] / us:>8.2f}x {np.mean(diffs):>17.2f} "
-                  f"{np.mean(ious):>9.4f}")
+            diffs, p99, ious = [], [], []
+            for (v, alb), (cam, lig) in zip(faces, views):
+                out = render(v, s.triangles, alb, camera=cam, lighting=lig, size=size, return_mask=True)
+                ref = refs.setdefault((size, id(cam)), out)
+                union, both = ref.mask | out.mask, ref.mask & out.mask
+                d = np.abs(ref.image.astype(int) - out.image.astype(int))
+                diffs.append(d[union].mean())
+                p99.append(np.percentile(d[both].max(axis=-1), 99))
+                ious.append(both.sum() / union.sum())
+            auto = "*" if auto_fraction(m.mean_shape, m.triangles, size) == fr else ""
+            print(f"{fr:>6.2f} {len(s.triangles):>9} {size:>5} {auto:>5} {us:>10.0f} {full_us[size] / us:>8.2f}x "
+                  f"{np.mean(diffs):>12.2f} {np.mean(p99):>11.1f} {np.mean(ious):>9.4f}")
 
 
 if __name__ == "__main__":

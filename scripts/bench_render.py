@@ -20,6 +20,13 @@ Example::
     python scripts/bench_render.py                    # all backends, 64/128/224 px
     python scripts/bench_render.py --backends moderngl --sizes 224   # e.g. on a GPU machine
     python scripts/bench_render.py --backends numba --profile --fresh # where a render() call's time goes
+    python scripts/bench_render.py --detail full      # only the model's full mesh
+
+``--detail`` (default ``full auto``): the mesh rendered at each size, as a design's
+``render.detail`` chooses it (``facegen.model.lod``): ``full`` = every triangle, ``auto`` = the level
+the sampler renders at that size (a quarter of the embedded model's triangles at 64 and 128 px,
+half at 224 px), or a fraction 0.5 / 0.25. Every backend renders the same mesh in a row, so the
+``x pyrender`` ratios compare like with like; the ``mesh`` column gives its triangles.
 
 ``--fresh`` gives every ``render()`` call its own copy of the vertices, as dataset generation does
 (every sample is a new face), so no backend can reuse per-mesh work. ``--profile`` splits one
@@ -75,6 +82,23 @@ def scenes(vertices, n):
         cam = Camera(yaw=y, pitch=p, center=centre, scale=float(rng.uniform(0.9, 1.1)),
                      translation=(float(rng.uniform(-5, 5)), float(rng.uniform(-5, 5))))
         out.append((cam, Lighting((DirectionalLight(az, el, 0.65),), ambient=0.35)))
+    return out
+
+
+def level_meshes(mesh, details, sizes):
+    """{(detail, size): (vertices, triangles, albedo)}: each detail's mesh at each size."""
+    from facegen.model.lod import auto_fraction, mesh_level
+
+    v, t, a = mesh
+    by_fraction, out = {}, {}
+    for detail in details:
+        for size in sizes:
+            fr = 1.0 if detail == "full" else auto_fraction(v, t, size) if detail == "auto" else float(detail)
+            if fr not in by_fraction:
+                lev = mesh_level(v, t, fr)
+                by_fraction[fr] = (np.ascontiguousarray(v[lev.vertices]), lev.triangles,
+                                   np.ascontiguousarray(a[lev.vertices]))
+            out[(detail, size)] = by_fraction[fr]
     return out
 
 
@@ -145,6 +169,8 @@ def main(argv=None) -> int:
                     help="give every render() call its own copy of the vertices (dataset pattern: no per-mesh reuse)")
     ap.add_argument("--profile", action="store_true",
                     help="also print where one render() call's time goes (validation / backend / landmarks), us")
+    ap.add_argument("--detail", nargs="+", default=["full", "auto"], choices=["full", "auto", "0.5", "0.25"],
+                    help="meshes to time: full, auto (the sampler's level at each size), or a fraction")
     ap.add_argument("--mesh", choices=["auto", "ellipsoid"], default="auto",
                     help="auto: the embedded model when it exists, else the ellipsoid head")
     args = ap.parse_args(argv)
@@ -169,30 +195,39 @@ def main(argv=None) -> int:
     if "numpy" in names:
         names.remove("numpy")  # the reference is 1000x slower; it is not a production backend
         print("backend numpy: skipped (reference implementation, not timed)")
+    meshes = level_meshes(mesh, args.detail, args.sizes)
     results = {}
-    for size in args.sizes:
-        for name in names:
-            one = rate_loop(name, mesh, size, args.seconds, args.fresh)
-            many = None if args.no_batch else rate_batch(name, mesh, size, args.seconds)
-            results[(name, size)] = (one, many)
-            log.info("%s %d px: %.1f / %s images/s", name, size, one, "-" if many is None else f"{many:.1f}")
-    print()
-    print(f"{'backend':10} {'size':>5} {'1 thread':>10} {'x pyrender':>11} {'all cores':>10} {'x pyrender':>11}")
-    for size in args.sizes:
-        ref = results.get(("pyrender", size))
-        for name in names:
-            one, many = results[(name, size)]
-            r1 = f"{one / ref[0]:.1f}" if ref else "-"
-            rm = f"{many / ref[1]:.1f}" if ref and many and ref[1] else "-"
-            ms = f"{many:.0f}" if many else "-"
-            print(f"{name:10} {size:5d} {one:10.0f} {r1:>11} {ms:>10} {rm:>11}")
-    if args.profile:
-        print()
-        print(f"{'backend':10} {'size':>5} {'validate':>9} {'backend':>9} {'landmarks':>10} {'render()':>9}  (CPU us/image)")
+    for detail in args.detail:
         for size in args.sizes:
             for name in names:
-                p = profile(name, mesh, size)
-                print(f"{name:10} {size:5d} {p[0]:9.0f} {p[1]:9.0f} {p[2]:10.0f} {p[3]:9.0f}")
+                m = meshes[(detail, size)]
+                one = rate_loop(name, m, size, args.seconds, args.fresh)
+                many = None if args.no_batch else rate_batch(name, m, size, args.seconds)
+                results[(detail, name, size)] = (one, many)
+                log.info("%s %s %d px: %.1f / %s images/s", detail, name, size, one,
+                         "-" if many is None else f"{many:.1f}")
+    print()
+    print(f"{'detail':6} {'mesh':>6} {'backend':10} {'size':>5} {'1 thread':>10} {'x pyrender':>11} {'all cores':>10} "
+          f"{'x pyrender':>11}")
+    for detail in args.detail:
+        for size in args.sizes:
+            ref = results.get((detail, "pyrender", size))
+            for name in names:
+                one, many = results[(detail, name, size)]
+                r1 = f"{one / ref[0]:.1f}" if ref else "-"
+                rm = f"{many / ref[1]:.1f}" if ref and many and ref[1] else "-"
+                ms = f"{many:.0f}" if many else "-"
+                print(f"{detail:6} {len(meshes[(detail, size)][1]):6d} {name:10} {size:5d} {one:10.0f} {r1:>11} "
+                      f"{ms:>10} {rm:>11}")
+    if args.profile:
+        print()
+        print(f"{'detail':6} {'backend':10} {'size':>5} {'validate':>9} {'backend':>9} {'landmarks':>10} {'render()':>9}"
+              "  (CPU us/image)")
+        for detail in args.detail:
+            for size in args.sizes:
+                for name in names:
+                    p = profile(name, meshes[(detail, size)], size)
+                    print(f"{detail:6} {name:10} {size:5d} {p[0]:9.0f} {p[1]:9.0f} {p[2]:10.0f} {p[3]:9.0f}")
     return 0
 
 

@@ -9,6 +9,11 @@ what encoding and writing cost on top of rendering.
     python scripts/bench_sample.py            # full table (a few minutes on 2 cores)
     python scripts/bench_sample.py --quick    # fewer images per cell
     python scripts/bench_sample.py --workers 16 --images 8000   # a bigger machine
+    python scripts/bench_sample.py --detail full   # every triangle of the model at every size
+
+``--detail`` is the design's ``render.detail`` (default ``auto``: a quarter of the embedded model's
+triangles at 64 and 128 px, half at 224 px; ``facegen.model.lod``); the ``mesh`` column shows the
+triangles rendered at each size.
 
 The design is xu2018's factors over 50 identities: every worker keeps the identities it has drawn
 (``FACEGEN_IDENTITY_CACHE_MB``, default 1024, holds all 2,000 of xu2018's), so after the first
@@ -26,14 +31,15 @@ import numpy as np
 
 from facegen.design import PRESETS, parse_config, plan_shards
 from facegen.generate import generate
+from facegen.model import load_model
 from facegen.sampler import context_for, render_samples
 
 
-def design(size: int, fmt: str, n: int, workers: int, model: str) -> dict:
+def design(size: int, fmt: str, n: int, workers: int, model: str, detail="auto") -> dict:
     raw = copy.deepcopy(PRESETS["xu2018"])
     raw.update(model=model, name=f"bench{size}{fmt}")
     raw["identities"]["count"] = 50
-    raw["render"].update(image_size=size, format=fmt)
+    raw["render"].update(image_size=size, format=fmt, detail=detail)
     # translation scaled with the image as in xu2018 (5% of the side)
     t = round(0.05 * size, 2)
     raw["extrinsic"].update(translation_x={"uniform": [-t, t]}, translation_y={"uniform": [-t, t]})
@@ -47,8 +53,8 @@ def warm(cfg) -> None:
         pass
 
 
-def run(size, fmt, workers, n, model) -> float:
-    cfg = parse_config(design(size, fmt, n, workers, model))
+def run(size, fmt, workers, n, model, detail) -> float:
+    cfg = parse_config(design(size, fmt, n, workers, model, detail))
     warm(cfg)
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
@@ -56,10 +62,10 @@ def run(size, fmt, workers, n, model) -> float:
         return n / (time.perf_counter() - t0)
 
 
-def render_only(size, n, model) -> float:
+def render_only(size, n, model, detail) -> float:
     from facegen.render import Camera, Lighting, render
 
-    cfg = parse_config(design(size, "jpg", n, 1, model))
+    cfg = parse_config(design(size, "jpg", n, 1, model, detail))
     ctx = context_for(cfg)
     ident = ctx.identity(0)
     verts, alb = ident[1], np.clip(ident[2], 0, 1)
@@ -78,20 +84,24 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count(), help="the multi-process column")
     ap.add_argument("--images", type=int, default=None,
                     help="images per cell (default 2000, 400 with --quick; raise it with many workers)")
+    ap.add_argument("--detail", default="auto", type=lambda x: x if x in ("auto", "full") else float(x),
+                    help="render.detail of the design: auto (default), full, 0.5 or 0.25")
     a = ap.parse_args()
     n = a.images or (400 if a.quick else 2000)
-    model = context_for(parse_config(design(64, "jpg", n, 1, a.model))).model
-    print(f"model: {model.name} ({model.n_vertices} vertices, {len(model.triangles)} triangles); "
-          f"{n} images per cell; cores: {os.cpu_count()}")
-    print(f"{'size':>5} {'format':>6} {'render only':>12} {'1 worker':>10} {f'{a.workers} workers':>11} {'speed-up':>9}")
+    full = load_model(a.model)
+    print(f"model: {full.name} ({full.n_vertices} vertices, {len(full.triangles)} triangles); render.detail: "
+          f"{a.detail}; {n} images per cell; cores: {os.cpu_count()}")
+    print(f"{'size':>5} {'mesh':>7} {'format':>6} {'render only':>12} {'1 worker':>10} {f'{a.workers} workers':>11} "
+          f"{'speed-up':>9}")
     rates = {}
     for size in (64, 128, 224):
-        ro = render_only(size, n, a.model)
+        ro = render_only(size, n, a.model, a.detail)
+        tris = context_for(parse_config(design(size, "jpg", n, 1, a.model, a.detail))).renderer["triangles"]
         for fmt in ("jpg", "png"):
-            r1 = run(size, fmt, 1, n, a.model)
-            rn = run(size, fmt, a.workers, n, a.model)
+            r1 = run(size, fmt, 1, n, a.model, a.detail)
+            rn = run(size, fmt, a.workers, n, a.model, a.detail)
             rates[(size, fmt)] = rn / a.workers
-            print(f"{size:>5} {fmt:>6} {ro:>10.0f}/s {r1:>8.0f}/s {rn:>9.0f}/s {rn / r1:>8.2f}x")
+            print(f"{size:>5} {tris:>7} {fmt:>6} {ro:>10.0f}/s {r1:>8.0f}/s {rn:>9.0f}/s {rn / r1:>8.2f}x")
     per_core = rates[(224, "jpg")]
     total = parse_config(PRESETS["xu2018"]).n_samples
     secs = total / (per_core * 100)

@@ -48,6 +48,9 @@ def _mini():
     (lambda r: r["samples"].update(repeats=2), ["samples.repeats", "factorial"]),
     (lambda r: r["extrinsic"].update(translation_x={"uniform": [-40, 40]}), ["translation_x", "-32", "32"]),
     (lambda r: r["extrinsic"].update(scale="big"), ["extrinsic.scale", "'big'", "number"]),
+    (lambda r: r["render"].update(detail=0.3), ["render.detail", "0.3", "'auto'", "'full'", "0.25"]),
+    (lambda r: r["render"].update(detail="half"), ["render.detail", "'half'", "0.5"]),
+    (lambda r: r["render"].update(detail=True), ["render.detail", "True"]),
 ])
 def test_validation_errors_name_key_value_and_allowed(mutate, words):
     raw = _mini()

@@ -53,3 +53,14 @@ def test_shards_read_back_with_tarfile_webdataset_and_read_shard(tmp_path):
 def test_key_with_a_dot_is_refused_before_anything_is_built():
     with pytest.raises(ValueError, match="contains '.'"):
         shard_bytes([{"__key__": "a.b", "jpg": b"x"}])
+
+
+@pytest.mark.parametrize("name", ["a.jpg", "000001_000002.json", "x" * 99 + ".", "y" * 100, "z" * 96 + "/" + "w" * 40,
+                                  "gesicht_ä.png"])
+@pytest.mark.parametrize("size", [0, 1, 512, 7 * 8**5, 8**11 - 1])
+def test_fast_header_equals_tarinfo_tobuf(name, size):
+    from facegen.shards.tario import _header
+
+    ref = _member(name, b"")
+    ref.size = size
+    assert _header(name, size) == ref.tobuf(tarfile.USTAR_FORMAT, tarfile.ENCODING, "surrogateescape")

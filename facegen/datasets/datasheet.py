@@ -215,7 +215,7 @@ def render_datasheet(cfg: DesignConfig, facts: DatasetFacts, m: ModelFacts, *, m
                  "--config design.yaml --shards A:B` and the manifest's sha256 checked.\n"
                  f"- **Software.** facegen {gen_version}"
                  + "".join(f", {k} {v}" for k, v in software.items() if k not in ("facegen", "renderer"))
-                 + f"; renderer backend `{cfg.backend}`.\n"
+                 + f"; renderer backend `{cfg.backend}`{_mesh_note(software, cfg)}.\n"
                  "- **Time frame and people involved.** None recorded: the output does not depend on when or by "
                  "whom it was rendered. No crowd workers or data subjects were involved.\n")
 
@@ -339,3 +339,11 @@ def datasheet_for_design(cfg: DesignConfig, *, load_model_info: bool = True) -> 
     facts = facts_from_design(cfg)
     m = model_facts(cfg.to_dict(), None, load=load_model_info)
     return render_datasheet(cfg, facts, m)
+
+
+def _mesh_note(software: dict, cfg) -> str:
+    """The mesh level of detail: what the manifest's renderer entry says was rendered, else the config's setting."""
+    r = software.get("renderer")
+    if not isinstance(r, dict) or not r.get("triangles"):
+        return f", `render.detail: {cfg.detail}`"
+    return f", mesh level of detail {r['detail']:g} ({r['triangles']:,} triangles; `render.detail: {cfg.detail}`)"

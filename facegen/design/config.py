@@ -45,6 +45,9 @@ EXPRESSIONS = ("neutral", "happy", "surprise", "fear", "disgust", "anger", "sad"
 SPLIT_MODES = ("image", "identity", "factors")
 FORMATS = ("png", "jpg")
 EXTRAS = ("mask", "depth", "coeffs")
+#: ``render.detail``: "auto" (by image size, ``facegen.model.lod.auto_fraction``), "full", or a
+#: fraction of the model's triangles (``facegen.model.lod.DETAIL_LEVELS``).
+DETAILS = ("auto", "full", 1.0, 0.5, 0.25)
 
 _TOP = {"name", "description", "model", "seed", "identities", "samples", "intrinsic", "extrinsic",
         "render", "splits", "shards", "probe"}
@@ -77,6 +80,7 @@ class DesignConfig:
     heldout: tuple[Mapping[str, tuple], ...]
     samples_per_shard: int
     probe: ProbeSpec | None = None
+    detail: str | float = "auto"  # render.detail, see DETAILS
     identity_seed: int | None = None  # identities.seed: who the people are, apart from the sample seed
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
@@ -112,7 +116,7 @@ class DesignConfig:
             "intrinsic": {k: self.factors[k].to_yaml() for k, v in FACTORS.items() if v[0] == "intrinsic"},
             "extrinsic": {k: self.factors[k].to_yaml() for k, v in FACTORS.items() if v[0] == "extrinsic"},
             "render": {"image_size": self.image_size, "format": self.image_format, "quality": self.quality,
-                       "backend": self.backend, "extras": list(self.extras)},
+                       "backend": self.backend, "detail": self.detail, "extras": list(self.extras)},
             "splits": {"by": self.split_by, "fractions": dict(self.fractions),
                        **({"heldout": [{k: list(v) for k, v in h.items()} for h in self.heldout]}
                           if self.heldout else {})},
@@ -166,7 +170,7 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
     smp = _section(raw, "samples", {"mode", "per_identity", "repeats"})
     intr = _section(raw, "intrinsic", {k for k, v in FACTORS.items() if v[0] == "intrinsic"})
     extr = _section(raw, "extrinsic", {k for k, v in FACTORS.items() if v[0] == "extrinsic"})
-    ren = _section(raw, "render", {"image_size", "format", "quality", "backend", "extras"})
+    ren = _section(raw, "render", {"image_size", "format", "quality", "backend", "detail", "extras"})
     spl = _section(raw, "splits", {"by", "fractions", "heldout"})
     sh = _section(raw, "shards", {"samples_per_shard"})
 
@@ -214,6 +218,11 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
     backend = ren.get("backend", "numba")
     if not isinstance(backend, str):
         raise ConfigError(f"render.backend: got {backend!r}; expected a backend name")
+    detail = ren.get("detail", "auto")
+    if isinstance(detail, bool) or detail not in DETAILS:
+        raise ConfigError(f"render.detail: got {detail!r}; allowed: {list(DETAILS)} (fractions of the model's "
+                          "triangles; 'auto' picks by image size)")
+    detail = float(detail) if isinstance(detail, (int, float)) else detail
     truncation = ids.get("truncation", 3.0)
     if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) or not 0.5 <= truncation <= 10:
         raise ConfigError(f"identities.truncation: got {truncation!r}; expected a number in [0.5, 10] (s.d.)")
@@ -237,8 +246,8 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
         base_age=parse_spec("identities.base_age", ids.get("base_age", {"uniform": [25, 45]}),
                             bounds=(0.0, 120.0)),
         truncation=float(truncation), mode=mode, per_identity=per, factors=factors,
-        image_size=image_size, image_format=fmt, quality=quality, backend=backend, extras=tuple(extras),
-        split_by=split_by, fractions={k: float(v) for k, v in fr.items()}, heldout=heldout,
+        image_size=image_size, image_format=fmt, quality=quality, backend=backend, detail=detail,
+        extras=tuple(extras), split_by=split_by, fractions={k: float(v) for k, v in fr.items()}, heldout=heldout,
         samples_per_shard=_int("shards.samples_per_shard", sh.get("samples_per_shard", 1000), 1, 10**6),
         raw=dict(raw),
     )
