@@ -50,6 +50,17 @@ def parse_slice(text: str, n: int) -> slice:
     return slice(a, b)
 
 
+def byte_versions() -> dict:
+    """Versions of the packages whose code decides a shard's bytes (resuming under others would mix them)."""
+    import fast_simplification
+    import numba
+    import PIL
+    import simplejpeg
+
+    return {"facegen": __version__, "numpy": np.__version__, "numba": numba.__version__, "pillow": PIL.__version__,
+            "simplejpeg": simplejpeg.__version__, "fast_simplification": fast_simplification.__version__}
+
+
 def check_design(cfg: DesignConfig, model) -> None:
     """Validate the parts of a design that depend on the model and the renderer, before any work."""
     f = model.factors
@@ -140,12 +151,20 @@ def generate(cfg: DesignConfig, out: str | Path, *, workers: int = 1, shards: st
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     run_file = out / ".facegen" / "run.json"
-    run = {"config": cfg.to_dict(), "limit": limit}
+    run = {"config": cfg.to_dict(), "limit": limit, "software": byte_versions()}
     if run_file.exists():
         prev = json.loads(run_file.read_text())
-        if prev != json.loads(json.dumps(run)):
+        now = json.loads(json.dumps(run))
+        if (prev.get("config"), prev.get("limit")) != (now["config"], now["limit"]):
             raise ConfigError(f"{out} holds a run of a different design or --limit; use a new --out "
                               f"folder, or delete {out} to start over")
+        if prev.get("software") != now["software"]:
+            was = prev.get("software") or {}
+            diff = {k: (was.get(k), v) for k, v in now["software"].items() if was.get(k) != v}
+            raise ConfigError(f"{out} was started with other versions of the software that decides the shard "
+                              "bytes (" + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in diff.items()) + "); "
+                              "finishing it here would mix bytes of both. Install the versions it was started "
+                              f"with, or use a new --out folder")
     else:
         run_file.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(run_file, run)
@@ -180,20 +199,12 @@ def generate(cfg: DesignConfig, out: str | Path, *, workers: int = 1, shards: st
 
 
 def _head(cfg: DesignConfig, model, limit: int | None) -> dict:
-    import fast_simplification
-    import numba
-    import PIL
-    import simplejpeg
-
     from .model.lod import at_detail
     from .sampler import backend_info, detail_fraction
 
     detail = detail_fraction(cfg, model)
     return {"name": cfg.name, "limit": limit, "n_samples_design": cfg.n_samples, "config": cfg.to_dict(),
             "model": {"name": model.name, "version": model.version, "sha256": model.sha256()},
-            "software": {"facegen": __version__, "numpy": np.__version__, "pillow": PIL.__version__,
-                         "simplejpeg": simplejpeg.__version__, "numba": numba.__version__,
-                         "fast_simplification": fast_simplification.__version__,
-                         "python": platform.python_version(),
+            "software": {**byte_versions(), "python": platform.python_version(),
                          "renderer": backend_info(cfg.backend, detail, len(at_detail(model, detail).triangles))}}
 

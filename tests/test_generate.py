@@ -131,6 +131,24 @@ def test_other_design_in_same_folder_is_refused(full_run, raw_cfg, tmp_path):
     assert _shard_bytes(tmp_path) == before
 
 
+def test_resume_under_other_software_versions_is_refused(raw_cfg, tmp_path):
+    cfg = parse_config(raw_cfg)
+    generate(cfg, tmp_path, shards="0:1", progress=False)
+    before = _shard_bytes(tmp_path)
+    run_file = tmp_path / ".facegen" / "run.json"
+    run = json.loads(run_file.read_text())
+    assert set(run["software"]) >= {"facegen", "numba", "simplejpeg", "fast_simplification"}
+    run["software"]["simplejpeg"] = "0.0.1"
+    run_file.write_text(json.dumps(run))
+    with pytest.raises(ConfigError, match="simplejpeg 0.0.1 -> .*new --out folder"):
+        generate(cfg, tmp_path, progress=False)
+    assert _shard_bytes(tmp_path) == before
+    run["software"]["simplejpeg"] = __import__("simplejpeg").__version__
+    run_file.write_text(json.dumps(run))
+    generate(cfg, tmp_path, shards="1:2", progress=False)  # the same versions again: the run goes on
+    assert len(_shard_bytes(tmp_path)) > len(before)
+
+
 def test_model_dependent_errors_come_before_any_work(raw_cfg, tmp_path):
     bad = {**raw_cfg, "intrinsic": {**raw_cfg["intrinsic"], "expression": {"levels": ["neutral", "fear"]}}}
     with pytest.raises(ConfigError, match="'fear' is not defined by model 'synthetic'"):
