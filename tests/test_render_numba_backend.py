@@ -30,6 +30,20 @@ def test_matches_reference(camera):
     assert np.allclose(a.depth[a.mask], b.depth[b.mask], rtol=1e-6)
 
 
+@pytest.mark.parametrize("ssaa", [1, 2])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_image_background_matches_reference_exactly_off_the_face(ssaa, dtype):
+    rng = np.random.default_rng(5)
+    bg = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    bg = bg if dtype == np.uint8 else bg / 255.0
+    a, b = both(camera=Camera(yaw=20), lighting=RICH, size=40, ssaa=ssaa, background=bg)
+    assert np.array_equal(a.mask, b.mask) and 0 < a.mask.mean() < 1
+    assert np.array_equal(a.image[~a.mask], b.image[~b.mask])
+    if ssaa == 1:  # one sample per pixel: the background shows through unchanged
+        assert np.array_equal(a.image[~a.mask], (bg if dtype == np.uint8 else np.round(bg * 255)).astype(np.uint8)[~a.mask])
+    assert np.abs(a.image.astype(int) - b.image).max() <= 1
+
+
 def test_matches_reference_supersampled_and_unculled():
     a, b = both(camera=Camera(yaw=15), size=24, ssaa=3, cull_backfaces=False)
     assert np.array_equal(a.mask, b.mask) and np.abs(a.image.astype(int) - b.image).max() <= 1

@@ -72,6 +72,25 @@ def _bg_compiled(bg, i, j, c):
     return lambda bg, i, j, c: bg[c]
 
 
+@njit(cache=True, inline="always")
+def _to_byte(x):
+    """uint8 of floor(clip(x, 0, 1) * 255 + 0.5), by truncation (the value is >= 0.5)."""
+    return np.uint8(np.int32(min(max(x, 0.0), 1.0) * 255.0 + 0.5))
+
+
+def _bg_byte(bg, flat, i, j, c):
+    """Background byte at pixel (i, j), channel c: of the (H, W, 3) image, or ``flat[c]`` (the
+    bytes of a (3,) colour, computed once)."""
+    return _to_byte(bg[i, j, c]) if bg.ndim == 3 else flat[c]
+
+
+@overload(_bg_byte, jit_options={"cache": True})
+def _bg_byte_compiled(bg, flat, i, j, c):
+    if bg.ndim == 3:
+        return lambda bg, flat, i, j, c: _to_byte(bg[i, j, c])
+    return lambda bg, flat, i, j, c: flat[c]
+
+
 @njit(cache=True)
 def _render_one(verts, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, d, near,
                 ldirs, lrads, amb, sh, use_sh, spec, shin, cull, k, bg, img, mask, depth):
@@ -249,24 +268,25 @@ def _resolve(cbuf, zbuf, k, bg, img, mask, depth):
     h, w = img.shape[0], img.shape[1]
     kk = k * k
     if k == 1:  # the same arithmetic, one sample per pixel
+        # x in [0, 1], so floor(x * 255 + 0.5) is its truncation to int (cheaper), and a flat
+        # background's bytes are computed once
+        flat = np.empty(3, np.uint8)
+        for c in range(3):
+            flat[c] = _to_byte(_bg(bg, 0, 0, c))
         for i in range(h):
             for j in range(w):
                 z = zbuf[i, j]
+                depth[i, j] = np.float32(z)
                 if z < np.inf:
-                    x0 = min(max(np.float64(np.float32(cbuf[i, j, 0])), 0.0), 1.0)
-                    x1 = min(max(np.float64(np.float32(cbuf[i, j, 1])), 0.0), 1.0)
-                    x2 = min(max(np.float64(np.float32(cbuf[i, j, 2])), 0.0), 1.0)
                     mask[i, j] = True
-                    depth[i, j] = np.float32(z)
+                    img[i, j, 0] = _to_byte(np.float64(np.float32(cbuf[i, j, 0])))
+                    img[i, j, 1] = _to_byte(np.float64(np.float32(cbuf[i, j, 1])))
+                    img[i, j, 2] = _to_byte(np.float64(np.float32(cbuf[i, j, 2])))
                 else:
-                    x0 = min(max(_bg(bg, i, j, 0), 0.0), 1.0)
-                    x1 = min(max(_bg(bg, i, j, 1), 0.0), 1.0)
-                    x2 = min(max(_bg(bg, i, j, 2), 0.0), 1.0)
                     mask[i, j] = False
-                    depth[i, j] = np.float32(np.inf)
-                img[i, j, 0] = np.uint8(math.floor(x0 * 255.0 + 0.5))
-                img[i, j, 1] = np.uint8(math.floor(x1 * 255.0 + 0.5))
-                img[i, j, 2] = np.uint8(math.floor(x2 * 255.0 + 0.5))
+                    img[i, j, 0] = _bg_byte(bg, flat, i, j, 0)
+                    img[i, j, 1] = _bg_byte(bg, flat, i, j, 1)
+                    img[i, j, 2] = _bg_byte(bg, flat, i, j, 2)
         return
     for i in range(h):
         for j in range(w):
