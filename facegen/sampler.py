@@ -195,10 +195,12 @@ def _rounded_list(raw: bytes) -> list:
 
 
 def _landmark_list(lm: np.ndarray) -> list:
-    """(68, 3) [x, y, visible] -> JSON lists, pixels rounded to 1/1000 (vectorised: this runs per sample)."""
+    """(68, 3) [x, y, visible] -> JSON lists, pixels rounded to 1/1000 (this runs per sample: the
+    rows of one ``tolist`` are extended in place rather than rebuilt)."""
     xy = np.round(np.asarray(lm[:, :2], np.float64), 3).tolist()
-    vis = np.asarray(lm[:, 2]).astype(int).tolist()
-    return [[x, y, v] for (x, y), v in zip(xy, vis)]
+    for row, v in zip(xy, np.asarray(lm[:, 2]).astype(np.int64).tolist()):
+        row.append(v)
+    return xy
 
 
 def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmarks, split: str) -> dict:

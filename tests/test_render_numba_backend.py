@@ -109,3 +109,18 @@ def test_batch_of_one_mesh_in_many_poses_and_normals_cache_sees_edits():
     fresh = render(edited.copy(), t, a, size=32, backend="numpy").image
     after = render(edited, t, a, size=32).image
     assert not np.array_equal(before, after) and np.abs(after.astype(int) - fresh).max() <= 1
+
+
+def test_cached_lighting_arrays_never_confuse_lightings():
+    # Lighting's equality ignores ``sh``: lightings differing only there must still render differently
+    sh1, sh2 = np.zeros((9, 3)), np.zeros((9, 3))
+    sh2[0] = 0.8
+    a = render(*HEAD, lighting=Lighting(sh=sh1), size=32).image
+    b = render(*HEAD, lighting=Lighting(sh=sh2), size=32).image
+    assert not np.array_equal(a, b)
+    # equal lightings built separately hit the cache and give the same image; unhashable members work
+    c = render(*HEAD, lighting=Lighting((DirectionalLight(20, 10, 0.7),)), size=32).image
+    d = render(*HEAD, lighting=Lighting((DirectionalLight(20, 10, 0.7),)), size=32).image
+    e = render(*HEAD, lighting=Lighting((DirectionalLight(20, 10, 0.7, [1.0, 1.0, 1.0]),)), size=32).image
+    assert np.array_equal(c, d) and np.array_equal(c, e)
+    assert not np.array_equal(c, render(*HEAD, lighting=Lighting((DirectionalLight(-20, 10, 0.7),)), size=32).image)

@@ -12,6 +12,7 @@ one).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -405,8 +406,19 @@ def resolve_buffers(colour: np.ndarray, zbuf: np.ndarray, background: np.ndarray
 def lighting_arrays(lighting: Lighting, n_lights: int | None = None):
     """Flatten ``lighting`` for the kernel: (ldirs (L, 3), lrads (L, 3), amb (3,), sh (9, 3), use_sh).
 
-    ``n_lights`` pads with zero-radiance lights (for batches with differing light counts).
+    ``n_lights`` pads with zero-radiance lights (for batches with differing light counts). Lightings
+    without spherical harmonics are cached (a dataset uses a few hundred); callers must not modify
+    the arrays.
     """
+    if lighting.sh is None:  # (``sh`` takes no part in Lighting's equality, so it cannot be a key)
+        try:
+            return _cached_lighting_arrays(lighting, n_lights)
+        except TypeError:  # unhashable members, e.g. a list as a colour
+            pass
+    return _lighting_arrays(lighting, n_lights)
+
+
+def _lighting_arrays(lighting: Lighting, n_lights: int | None):
     n = len(lighting.lights) if n_lights is None else n_lights
     ldirs = np.zeros((n, 3))
     lrads = np.zeros((n, 3))
@@ -417,6 +429,9 @@ def lighting_arrays(lighting: Lighting, n_lights: int | None = None):
     use_sh = lighting.sh is not None
     sh = np.asarray(lighting.sh, dtype=np.float64) if use_sh else np.zeros((9, 3))
     return ldirs, lrads, amb, sh, use_sh
+
+
+_cached_lighting_arrays = functools.lru_cache(maxsize=4096)(_lighting_arrays)
 
 
 class NumbaBackend:
