@@ -10,6 +10,7 @@ what encoding and writing cost on top of rendering.
     python scripts/bench_sample.py --quick    # fewer images per cell
     python scripts/bench_sample.py --workers 16 --images 8000   # a bigger machine
     python scripts/bench_sample.py --detail full   # every triangle of the model at every size
+    python scripts/bench_sample.py --sizes 128 224 --formats jpg --images 8000 --repeat 3   # medians
 
 ``--detail`` is the design's ``render.detail`` (default ``auto``: a quarter of the embedded model's
 triangles at 64 and 128 px, half at 224 px; ``facegen.model.lod``); the ``mesh`` column shows the
@@ -86,6 +87,8 @@ def main() -> None:
                     help="images per cell (default 2000, 400 with --quick; raise it with many workers)")
     ap.add_argument("--detail", default="auto", type=lambda x: x if x in ("auto", "full") else float(x),
                     help="render.detail of the design: auto (default), full, 0.5 or 0.25")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="time each cell this many times and print the median (a shared VM drifts between runs)")
     ap.add_argument("--sizes", nargs="+", type=int, default=[64, 128, 224], help="image sides, pixels")
     ap.add_argument("--formats", nargs="+", default=["jpg", "png"], choices=["jpg", "png"], help="image formats")
     a = ap.parse_args()
@@ -100,8 +103,8 @@ def main() -> None:
         ro = render_only(size, n, a.model, a.detail)
         tris = context_for(parse_config(design(size, "jpg", n, 1, a.model, a.detail))).renderer["triangles"]
         for fmt in a.formats:
-            r1 = run(size, fmt, 1, n, a.model, a.detail)
-            rn = run(size, fmt, a.workers, n, a.model, a.detail)
+            r1 = float(np.median([run(size, fmt, 1, n, a.model, a.detail) for _ in range(a.repeat)]))
+            rn = float(np.median([run(size, fmt, a.workers, n, a.model, a.detail) for _ in range(a.repeat)]))
             rates[(size, fmt)] = rn / a.workers
             print(f"{size:>5} {tris:>7} {fmt:>6} {ro:>10.0f}/s {r1:>8.0f}/s {rn:>9.0f}/s {rn / r1:>8.2f}x")
     if (224, "jpg") not in rates:
