@@ -6,6 +6,7 @@ produced by any process on any machine and comes out byte-identical.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -168,7 +169,7 @@ def _face(ctx: Context, i: int, s: int, vals: dict) -> Face:
             if cond["kind"] == "revcorr":
                 cond = {**cond, "shape_delta": [round(float(x), 6) for x in ds],
                         "texture_delta": [round(float(x), 6) for x in dt]}
-    age = ident.base_age if np.isnan(vals["age"]) else float(vals["age"])
+    age = ident.base_age if math.isnan(vals["age"]) else float(vals["age"])
     factors = {}
     if m.factors is not None:
         f = m.factors
@@ -241,11 +242,13 @@ def render_samples(cfg: DesignConfig, shard: ShardSpec):
     ctx = context_for(cfg)
     spi = cfg.samples_per_identity
     ids, smp = shard.samples // spi, shard.samples % spi
-    vals = factor_values(cfg, ids, smp)
+    # Python lists once per shard: per-sample numpy scalar indexing and conversion cost more
+    cols = {k: a.tolist() for k, a in factor_values(cfg, ids, smp).items()}
+    ids, smp = ids.tolist(), smp.tolist()
     want_mask, want_depth = "mask" in cfg.extras, "depth" in cfg.extras
-    for j in range(len(shard.samples)):
-        i, s = int(ids[j]), int(smp[j])
-        v = {k: a[j] for k, a in vals.items()}
+    for j in range(len(ids)):
+        i, s = ids[j], smp[j]
+        v = {k: c[j] for k, c in cols.items()}
         face = _face(ctx, i, s, v)
         cam = Camera(yaw=float(v["yaw"]), pitch=float(v["pitch"]), roll=float(v["roll"]), scale=float(v["scale"]),
                      translation=(float(v["translation_x"]), float(v["translation_y"])), center=ctx.center)
