@@ -103,8 +103,10 @@ def at_detail(model, fraction: float):
         f = dataclasses.replace(f, gender_shape=rows(f.gender_shape), gender_albedo=rows(f.gender_albedo),
                                 ethnicity_shape=rows(f.ethnicity_shape), ethnicity_albedo=rows(f.ethnicity_albedo),
                                 age_shape=rows(f.age_shape), age_albedo=rows(f.age_albedo))
-    regions = {k: new[np.asarray(v, np.int64)][new[np.asarray(v, np.int64)] >= 0].astype(np.asarray(v).dtype)
-               for k, v in model.regions.items()}
+    regions = {}
+    for name, idx in model.regions.items():
+        moved = new[np.asarray(idx, np.int64)]
+        regions[name] = moved[moved >= 0].astype(np.asarray(idx).dtype)
     return dataclasses.replace(
         model, mean_shape=rows(model.mean_shape), shape_basis=rows(model.shape_basis),
         mean_albedo=rows(model.mean_albedo), texture_basis=rows(model.texture_basis),
