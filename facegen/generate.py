@@ -199,12 +199,10 @@ def generate(cfg: DesignConfig, out: str | Path, *, workers: int = 1, shards: st
 
 
 def _head(cfg: DesignConfig, model, limit: int | None) -> dict:
-    from .model.lod import at_detail
-    from .sampler import backend_info, detail_fraction
+    from .sampler import context_for
 
-    detail = detail_fraction(cfg, model)
     return {"name": cfg.name, "limit": limit, "n_samples_design": cfg.n_samples, "config": cfg.to_dict(),
             "model": {"name": model.name, "version": model.version, "sha256": model.sha256()},
             "software": {**byte_versions(), "python": platform.python_version(),
-                         "renderer": backend_info(cfg.backend, detail, len(at_detail(model, detail).triangles))}}
+                         "renderer": context_for(cfg).renderer}}
 

@@ -114,14 +114,9 @@ def _context(cfg_json: str) -> Context:
     lo, hi = full.mean_shape.min(axis=0), full.mean_shape.max(axis=0)
     detail = detail_fraction(cfg, full)
     model = at_detail(full, detail)  # faces are composed on the level's vertices only
-    from .render.api import _mesh_arrays
+    from .render.api import check_mesh_indices
 
-    tris = _mesh_arrays(model.mean_shape, model.triangles, model.mean_albedo, None, None)[1]
-    lms = None
-    if model.landmarks is not None:
-        lms = np.ascontiguousarray(model.landmarks, np.int64)
-        if lms.size and not (lms.min() >= 0 and lms.max() < model.n_vertices):
-            raise ValueError(f"model {model.name!r}: landmark indices outside 0..{model.n_vertices - 1}")
+    tris, lms = check_mesh_indices(model.triangles, model.landmarks, model.n_vertices)
     return Context(cfg=cfg, model=model,
                    model_info={"name": full.name, "version": full.version, "sha256": full.sha256()},
                    center=tuple(float(c) for c in (lo + hi) / 2),

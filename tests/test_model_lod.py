@@ -50,10 +50,9 @@ def test_full_level_is_the_model_mesh_and_bad_fractions_are_refused(embedded):
 def test_restricted_model_composes_the_same_rows_as_the_full_model(embedded):
     m = embedded
     s = at_detail(m, 0.25)
-    keep = mesh_level(m.mean_shape, m.triangles, 0.25,
-                      keep=np.union1d(m.landmarks, np.asarray(list(m.points.values())))).vertices
-    assert s.n_vertices == len(keep) and np.array_equal(s.triangles, mesh_level(
-        m.mean_shape, m.triangles, 0.25, keep=np.union1d(m.landmarks, np.asarray(list(m.points.values())))).triangles)
+    lev = mesh_level(m.mean_shape, m.triangles, 0.25, keep=np.union1d(m.landmarks, np.asarray(list(m.points.values()))))
+    keep = lev.vertices
+    assert s.n_vertices == len(keep) and np.array_equal(s.triangles, lev.triangles)
     ident = m.sample_identity(np.random.default_rng(3))
     np.testing.assert_allclose(s.shape(ident.shape), m.shape(ident.shape)[keep], atol=1e-4)
     np.testing.assert_allclose(s.albedo(ident.texture), m.albedo(ident.texture)[keep], atol=1e-6)

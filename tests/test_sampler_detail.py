@@ -71,3 +71,16 @@ def test_checked_mesh_path_equals_render_bit_for_bit(embedded):
         assert np.array_equal(getattr(ref, name), getattr(out, name)), name
     with pytest.raises(ValueError, match="camera.scale"):
         render_checked_mesh(v, ctx.triangles, a, **{**kw, "camera": Camera(scale=-1.0)})
+
+
+def test_mesh_indices_are_checked_once_with_render_s_messages():
+    from facegen.render.api import check_mesh_indices
+
+    tris = np.array([[0, 1, 2], [2, 1, 3]])
+    t, lm = check_mesh_indices(tris, [3, 0], 4)
+    assert t.dtype == np.int32 and np.array_equal(t, tris) and lm.dtype == np.int64 and lm.tolist() == [3, 0]
+    assert check_mesh_indices(tris, None, 4)[1] is None
+    with pytest.raises(ValueError, match=r"landmarks: expected vertex indices in \[0, 3\]"):
+        check_mesh_indices(tris, [0, 4], 4)
+    with pytest.raises(ValueError, match=r"triangles: expected vertex indices in \[0, 3\]"):
+        check_mesh_indices(np.array([[0, 1, 5]]), None, 4)

@@ -15,7 +15,7 @@ from .landmarks import project_landmarks
 from .types import RenderOutput, Scene
 
 __all__ = ["BACKENDS", "available_backends", "get_backend", "quick_render", "render", "render_batch",
-           "render_checked_mesh"]
+           "check_mesh_indices", "render_checked_mesh"]
 
 log = logging.getLogger(__name__)
 
@@ -204,18 +204,28 @@ def _check_tolerance(tolerance_mm) -> None:
         raise ValueError(f"visibility_tolerance_mm: expected a finite number of mm >= 0, received {tolerance_mm!r}")
 
 
-def _landmarks(scene: Scene, landmarks, depth: np.ndarray, tolerance_mm: float) -> np.ndarray:
-    """(K, 3) float32 [x, y, visible]: projection of the landmark vertices, z-buffer visibility."""
+def _landmark_indices(landmarks, n_vertices: int) -> np.ndarray:
+    """Validated (K,) int64 landmark vertex indices in [0, n_vertices)."""
     idx = _array(landmarks, "landmarks", (None,), dtype=np.int64)
-    if idx.size and not _indices_below(idx, len(scene.vertices)):
-        raise ValueError(f"landmarks: expected vertex indices in [0, {len(scene.vertices) - 1}], received "
+    if idx.size and not _indices_below(idx, n_vertices):
+        raise ValueError(f"landmarks: expected vertex indices in [0, {n_vertices - 1}], received "
                          f"[{idx.min()}, {idx.max()}]")
-    return project_landmarks(scene.vertices, idx, scene.camera, depth, tolerance_mm)
+    return idx
 
 
-def _output(scene, result, landmarks, return_mask, return_depth, tolerance_mm) -> RenderOutput:
+def check_mesh_indices(triangles, landmarks, n_vertices: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(triangles (F, 3) int32, landmarks (K,) int64 or None), validated once for ``render_checked_mesh``."""
+    t = _mesh_arrays(np.zeros((n_vertices, 3)), triangles, np.zeros((n_vertices, 3)), None, None)[1]
+    return t, None if landmarks is None else _landmark_indices(landmarks, n_vertices)
+
+
+def _output(scene, result, landmarks, return_mask, return_depth, tolerance_mm, checked=False) -> RenderOutput:
+    """``RenderOutput`` of a backend's result; ``checked``: ``landmarks`` are already validated indices."""
     img, mask, depth = result
-    lms = None if landmarks is None else _landmarks(scene, landmarks, depth, tolerance_mm)
+    lms = None
+    if landmarks is not None:
+        idx = landmarks if checked else _landmark_indices(landmarks, len(scene.vertices))
+        lms = project_landmarks(scene.vertices, idx, scene.camera, depth, tolerance_mm)
     return RenderOutput(image=img, mask=mask if return_mask else None, depth=depth if return_depth else None,
                         landmarks_2d=lms)
 
@@ -287,8 +297,8 @@ def render_checked_mesh(
 ) -> RenderOutput:
     """``render`` of a mesh whose arrays the caller has already validated, for per-sample loops.
 
-    The dataset sampler checks its model's ``triangles`` (int32, in range) and ``landmarks``
-    (int64, in range) once, and composes finite float32 ``vertices`` and ``albedo`` in [0, 1]
+    The dataset sampler checks its model's ``triangles`` and ``landmarks`` once
+    (``check_mesh_indices``), and composes finite float32 ``vertices`` and ``albedo`` in [0, 1]
     itself; re-checking them cost about a tenth of a 128 px sample. Camera, lighting, size and
     background are still checked, and the output equals ``render``'s bit for bit
     (``tests/test_render_api.py``). Anything else should call ``render``.
@@ -296,11 +306,8 @@ def render_checked_mesh(
     _check_tolerance(visibility_tolerance_mm)
     scene = _make_scene(vertices, triangles, albedo, None, None, camera, lighting, size, background, 1, True,
                         return_depth or landmarks is not None)
-    img, mask, depth = get_backend(backend).render(scene)
-    lms = None if landmarks is None else project_landmarks(vertices, landmarks, camera, depth,
-                                                           visibility_tolerance_mm)
-    return RenderOutput(image=img, mask=mask if return_mask else None, depth=depth if return_depth else None,
-                        landmarks_2d=lms)
+    return _output(scene, get_backend(backend).render(scene), landmarks, return_mask, return_depth,
+                   visibility_tolerance_mm, checked=True)
 
 
 def render_batch(
