@@ -54,11 +54,13 @@ def byte_versions() -> dict:
     """Versions of the packages whose code decides a shard's bytes (resuming under others would mix them)."""
     import fast_simplification
     import numba
+    import orjson
     import PIL
     import simplejpeg
 
     return {"facegen": __version__, "numpy": np.__version__, "numba": numba.__version__, "pillow": PIL.__version__,
-            "simplejpeg": simplejpeg.__version__, "fast_simplification": fast_simplification.__version__}
+            "simplejpeg": simplejpeg.__version__, "fast_simplification": fast_simplification.__version__,
+            "orjson": orjson.__version__}
 
 
 def check_design(cfg: DesignConfig, model) -> None:

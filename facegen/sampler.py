@@ -22,6 +22,7 @@ from .design.probe import probe_condition, probe_delta
 from .model.fused import compose_face, expression_direction
 from .model.lod import at_detail, auto_fraction
 from .shards.encode import encode_image, encode_npy
+from .shards.jsontext import landmarks_json
 
 __all__ = ["SCHEMA", "backend_info", "Context", "context_for", "detail_fraction", "render_samples", "sample_record"]
 
@@ -184,23 +185,16 @@ def _face(ctx: Context, i: int, s: int, vals: dict) -> Face:
 
 
 @lru_cache(maxsize=4096)
-def _rounded_list(raw: bytes) -> list:
-    """float64 bytes -> list rounded to 6 decimals (cached: an identity's coefficients recur in every
-    one of its samples). Callers must not mutate the list."""
-    return np.round(np.frombuffer(raw, np.float64), 6).tolist()
-
-
-def _landmark_list(lm: np.ndarray) -> list:
-    """(68, 3) [x, y, visible] -> JSON lists, pixels rounded to 1/1000 (this runs per sample: the
-    rows of one ``tolist`` are extended in place rather than rebuilt)."""
-    xy = np.round(np.asarray(lm[:, :2], np.float64), 3).tolist()
-    for row, v in zip(xy, np.asarray(lm[:, 2]).astype(np.int64).tolist()):
-        row.append(v)
-    return xy
+def _rounded_json(raw: bytes) -> orjson.Fragment:
+    """float64 bytes -> the JSON list of the values rounded to 6 decimals (cached: an identity's
+    coefficients recur in every one of its samples)."""
+    return orjson.Fragment(orjson.dumps(np.round(np.frombuffer(raw, np.float64), 6).tolist()))
 
 
 def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmarks, split: str) -> dict:
-    """The JSON record of one sample (schema facegen.sample/1, see shared DESIGN.md)."""
+    """The record of one sample (schema facegen.sample/1, see shared DESIGN.md), for ``orjson.dumps``:
+    the coefficient and landmark lists are ``orjson.Fragment`` (JSON text made once per identity, and
+    by ``facegen.shards.jsontext``)."""
     c = ctx.cfg
     ident, age = face.ident, face.age
     rec = {
@@ -218,9 +212,9 @@ def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmark
         "scale": round(float(vals["scale"]), 6),
         "translation_px": [round(float(vals["translation_x"]), 4), round(float(vals["translation_y"]), 4)],
         "image_size": [c.image_size, c.image_size],
-        "shape_coeffs": _rounded_list(np.asarray(face.shape_coeffs, np.float64).tobytes()),
-        "texture_coeffs": _rounded_list(np.asarray(face.texture_coeffs, np.float64).tobytes()),
-        "landmarks_2d": None if landmarks is None else _landmark_list(landmarks),
+        "shape_coeffs": _rounded_json(np.asarray(face.shape_coeffs, np.float64).tobytes()),
+        "texture_coeffs": _rounded_json(np.asarray(face.texture_coeffs, np.float64).tobytes()),
+        "landmarks_2d": None if landmarks is None else landmarks_json(landmarks),
         "renderer": ctx.renderer,
         "generator": {"facegen": __version__},
     }

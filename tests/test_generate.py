@@ -137,7 +137,7 @@ def test_resume_under_other_software_versions_is_refused(raw_cfg, tmp_path):
     before = _shard_bytes(tmp_path)
     run_file = tmp_path / ".facegen" / "run.json"
     run = json.loads(run_file.read_text())
-    assert set(run["software"]) >= {"facegen", "numba", "simplejpeg", "fast_simplification"}
+    assert set(run["software"]) >= {"facegen", "numba", "simplejpeg", "fast_simplification", "orjson"}
     run["software"]["simplejpeg"] = "0.0.1"
     run_file.write_text(json.dumps(run))
     with pytest.raises(ConfigError, match="simplejpeg 0.0.1 -> .*new --out folder"):
