@@ -16,6 +16,10 @@ what encoding and writing cost on top of rendering.
 triangles at 64 and 128 px, half at 224 px; ``facegen.model.lod``); the ``mesh`` column shows the
 triangles rendered at each size.
 
+``CPU/image`` is the CPU time of all processes (parent and workers) per image with N workers, and
+with one: it moves less than wall-clock rates when a shared VM's cores are slow or contended, and
+``1e6 / CPU`` is what a core gives when it is not.
+
 The design is xu2018's factors over 50 identities: every worker keeps the identities it has drawn
 (``FACEGEN_IDENTITY_CACHE_MB``, default 1024, holds all 2,000 of xu2018's), so after the first
 image of each person a full run costs what this measures.
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import resource
 import tempfile
 import time
 
@@ -54,13 +59,21 @@ def warm(cfg) -> None:
         pass
 
 
-def run(size, fmt, workers, n, model, detail) -> float:
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the worker pool's processes)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run(size, fmt, workers, n, model, detail) -> tuple[float, float]:
+    """(images/s wall clock, CPU µs per image summed over all processes) of one ``generate``."""
     cfg = parse_config(design(size, fmt, n, workers, model, detail))
     warm(cfg)
     with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter()
+        c0, t0 = _cpu_seconds(), time.perf_counter()
         generate(cfg, d, workers=workers, limit=n, progress=False)
-        return n / (time.perf_counter() - t0)
+        wall, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
+        return n / wall, cpu / n * 1e6
 
 
 def render_only(size, n, model, detail) -> float:
@@ -97,16 +110,20 @@ def main() -> None:
     print(f"model: {full.name} ({full.n_vertices} vertices, {len(full.triangles)} triangles); render.detail: "
           f"{a.detail}; {n} images per cell; cores: {os.cpu_count()}")
     print(f"{'size':>5} {'mesh':>7} {'format':>6} {'render only':>12} {'1 worker':>10} {f'{a.workers} workers':>11} "
-          f"{'speed-up':>9}")
+          f"{'speed-up':>9} {'CPU/image':>10} {'(1 worker)':>10}")
     rates = {}
     for size in a.sizes:
         ro = render_only(size, n, a.model, a.detail)
         tris = context_for(parse_config(design(size, "jpg", n, 1, a.model, a.detail))).renderer["triangles"]
         for fmt in a.formats:
-            r1 = float(np.median([run(size, fmt, 1, n, a.model, a.detail) for _ in range(a.repeat)]))
-            rn = float(np.median([run(size, fmt, a.workers, n, a.model, a.detail) for _ in range(a.repeat)]))
+            one, many = [], []
+            for _ in range(a.repeat):  # interleaved, so a slow spell of a shared VM hits both columns
+                one.append(run(size, fmt, 1, n, a.model, a.detail))
+                many.append(run(size, fmt, a.workers, n, a.model, a.detail))
+            (r1, c1), (rn, cn) = np.median(one, axis=0), np.median(many, axis=0)
             rates[(size, fmt)] = rn / a.workers
-            print(f"{size:>5} {tris:>7} {fmt:>6} {ro:>10.0f}/s {r1:>8.0f}/s {rn:>9.0f}/s {rn / r1:>8.2f}x")
+            print(f"{size:>5} {tris:>7} {fmt:>6} {ro:>10.0f}/s {r1:>8.0f}/s {rn:>9.0f}/s {rn / r1:>8.2f}x "
+                  f"{cn:>7.0f} µs {c1:>7.0f} µs")
     if (224, "jpg") not in rates:
         return
     per_core = rates[(224, "jpg")]
