@@ -9,8 +9,8 @@ Manifest layout (``facegen.manifest/1``)::
 
     {"schema": ..., "name": ..., "complete": bool, "planned_shards": int, "limit": int | null,
      "config": {...full design...}, "model": {"name", "version", "sha256"},
-     "software": {"facegen", "numpy", "pillow", "simplejpeg", "numba", "fast_simplification",
-                  "python", "renderer"},
+     "software": {...generate.byte_versions() (facegen, numpy, numba, pillow, simplejpeg,
+                  fast_simplification, orjson), "python", "renderer"},
      "splits": {split: {"samples": n, "shards": k}},
      "shards": [{"name", "split", "index", "samples", "bytes", "sha256"}, ...]}
 """

@@ -37,6 +37,7 @@ def _template() -> bytearray:
 
 
 _TEMPLATE = _template()
+_ZEROS = bytes(tarfile.BLOCKSIZE)  # padding to the next 512-byte block
 
 
 def _header(name: str, size: int) -> bytes:
@@ -80,8 +81,6 @@ def shard_bytes(samples: Iterable[Mapping[str, bytes]]) -> tuple[bytes, int]:
     out.append(bytes(end))
     return b"".join(out), n
 
-
-_ZEROS = bytes(tarfile.BLOCKSIZE)
 
 
 def write_atomic(path: str | Path, data: bytes) -> tuple[int, str]:
