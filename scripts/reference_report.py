@@ -1,0 +1,122 @@
+"""Regenerate docs/reference-report from the code at HEAD, in one run, with its provenance.
+
+Runs the README's commands through the real CLIs (so the report is what a user gets): render the
+``mini`` design, train the reference ResNet-10, evaluate it, render the three probe sets, score the
+trained run on them; then replaces ``--out`` (default ``docs/reference-report``) with the score
+report, the training-accuracy table and heat maps, and ``provenance.json``: the git commit (a dirty
+tree is refused unless ``--allow-dirty``, and recorded), facegen's version, the machine (CPU, cores,
+memory, OS), the versions of the software that decides the numbers, every command with its wall time
+and the sha256 of every dataset manifest used.
+
+    python scripts/reference_report.py                        # about 10-20 min on 2 cores
+    python scripts/reference_report.py --work /tmp/ref --keep # keep the shards and the run
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata as md
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBES = ("probe-morph", "probe-cue", "probe-revcorr")
+SOFTWARE = ("facegen", "numpy", "scipy", "numba", "torch", "pillow", "simplejpeg", "orjson", "fast-simplification",
+            "webdataset", "onnxruntime")
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _machine() -> dict:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 if hasattr(os, "sysconf") else None
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1) if mem else None,
+            "os": platform.platform(), "python": platform.python_version()}
+
+
+def _versions() -> dict:
+    out = {}
+    for name in SOFTWARE:
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "reference-report", help="report folder to replace")
+    ap.add_argument("--work", type=Path, help="work folder for shards and the run (default: a temporary one)")
+    ap.add_argument("--keep", action="store_true", help="keep --work afterwards")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="facegen sample workers")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads for training")
+    ap.add_argument("--epochs", type=float, default=4.0, help="training epochs (the README's 4)")
+    ap.add_argument("--allow-dirty", action="store_true", help="run on a tree with uncommitted changes (recorded)")
+    a = ap.parse_args(argv)
+
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    if dirty and not a.allow_dirty:
+        sys.exit(f"the work tree has uncommitted changes:\n{dirty}\ncommit them first (the report records the "
+                 "commit it was made from), or pass --allow-dirty")
+    work = a.work or Path(tempfile.mkdtemp(prefix="reference-report-"))
+    work.mkdir(parents=True, exist_ok=True)
+    run = work / "run"
+    commands: list[dict] = []
+
+    def step(*cmd: str) -> None:
+        print("+", " ".join(cmd), flush=True)
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True)
+        commands.append({"command": " ".join(str(c) for c in cmd), "wall_s": round(time.perf_counter() - t0, 1)})
+
+    step("facegen", "sample", "--out", str(work / "mini"), "--workers", str(a.workers))
+    step("benchmark", "train", "--data", str(work / "mini"), "--out", str(run), "--epochs", f"{a.epochs:g}",
+         "--batch-size", "64", "--lr-max", "0.2", "--threads", str(a.threads), "--quiet")
+    step("benchmark", "evaluate", str(run))
+    for p in PROBES:
+        step("facegen", "sample", "--preset", p, "--out", str(work / p), "--workers", str(a.workers))
+    score = work / "score"
+    step("benchmark", "score", "--model", str(run), *[x for p in PROBES for x in ("--probe", str(work / p))],
+         "--out", str(score), "--no-progress")
+
+    a.out.mkdir(parents=True, exist_ok=True)
+    for old in a.out.iterdir():
+        if old.is_file():
+            old.unlink()
+    for f in score.iterdir():
+        if f.is_file():
+            shutil.copyfile(f, a.out / f.name)
+    report = run / "report"
+    shutil.copyfile(report / "accuracy.md", a.out / "training-accuracy.md")
+    for f in sorted(report.glob("heatmap_test_*.png"))[:1]:
+        shutil.copyfile(f, a.out / f.name)
+    prov = {"schema": "facegen.reference-report/1", "commit": _git("rev-parse", "HEAD"), "dirty": bool(dirty),
+            "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": _machine(),
+            "software": _versions(), "commands": commands,
+            "manifests": {d: _sha256(work / d / "manifest.json") for d in ("mini", *PROBES)},
+            "training": json.loads((report / "summary.json").read_text()) if (report / "summary.json").is_file()
+            else None}
+    (a.out / "provenance.json").write_text(json.dumps(prov, indent=1) + "\n")
+    print(f"wrote {a.out} from commit {prov['commit'][:12]}{' (dirty)' if dirty else ''}")
+    if not a.keep and a.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
