@@ -252,6 +252,27 @@ def test_ethnicity_acts_on_shape_and_albedo(m):
     assert al["african"] > al["european"]
     zy = {e: measure(v, m)["zy-zy"] for e, (v, a) in out.items()}
     assert zy["east_asian"] > zy["european"]
+    en = {e: measure(v, m)["en-en"] for e, (v, a) in out.items()}
+    assert en["east_asian"] > en["european"] + 3.0                     # wider-set eyes (by ~5 mm)
+
+
+def test_factor_targets_follow_the_published_tables(monkeypatch):
+    from facegen.model.embedded import factors as fa
+
+    t = fa.ethnic_targets()
+    assert set(t) == set(fa.ETHNICITIES) and not any(t["european"].values())
+    assert t["african"]["al-al"] == pytest.approx(8.8)                 # a published number wins
+    assert t["east_asian"]["en-en"] == pytest.approx(5.0)
+    assert t["african"]["n-gn"] - t["east_asian"]["n-gn"] == pytest.approx(5.1)   # against another level
+    assert t["east_asian"]["ch-ch"] > 0                                 # a choice within a documented direction
+    monkeypatch.setitem(fa.ETHNIC_CHOICES, "east_asian", {**fa.ETHNIC_CHOICES["east_asian"], "ch-ch": -1.0})
+    with pytest.raises(ValueError, match="direction"):
+        fa.ethnic_targets()
+    ref = {"sn-sto": 20.0, "n-prn": 44.0}
+    a = fa.age_targets({**{k: 50.0 for k in ("zy-zy", "al-al")}, **ref})
+    assert a["n-prn"] == pytest.approx(40 * 1.55 / 12)                 # mm per year x 40 years
+    assert a["sn-sto"] == pytest.approx(20.0 * 40 * 0.1874 / 47.5)     # relative rate x the reference
+    assert a["ls-sto"] < 0 < a["ch-ch"] and a["zy-zy"] == 0.0
 
 
 # -- landmarks ---------------------------------------------------------------------------------------

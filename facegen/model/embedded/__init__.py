@@ -4,7 +4,8 @@ No third-party face data is used: the mean head is a parametric surface with han
 features (``geometry``), painted albedo (``albedo``), identity modes from targeted and random
 smooth fields (``modes``, ``fields``), GMF-style factor directions (``factors``), FACS action units
 and expression prototypes (``expressions``), and named points / iBUG landmarks (``landmarks``).
-Anthropometric calibration targets the published norms in ``facegen.model.anthropometry``.
+Anthropometric calibration targets the published norms, group differences and age changes in
+``facegen.model.anthropometry``.
 
 The build is deterministic (same bytes on every run: float64 maths with element-wise reductions in
 a fixed order, a small symmetric eigendecomposition, results rounded to float32) and takes a few
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..anthropometry import MEASURES, NORMS
+from ..anthropometry import ALL_MEASURES, MEASURES, NORM_AGE, NORMS
 from ..types import FaceModel, FactorModel
 from . import albedo as _albedo
 from . import expressions as _expr
@@ -40,12 +41,13 @@ PROVENANCE = (
     "facegen embedded model v{v}: synthetic, generated from code in facegen/model/embedded "
     "(parametric head, hand-placed features and FACS action units, random smooth fields); no scanned "
     "or third-party face data. Anthropometric targets: Farkas 1994 / Farkas, Katic & Forrest 2005 "
-    "(NAW norms). Licence: the facegen project's licence."
+    "(NAW norms); published group differences and adult age changes (summary statistics, cited in "
+    "facegen.model.anthropometry). Licence: the facegen project's licence."
 )
 
 
-def _measures(v: np.ndarray, pts: dict[str, int]) -> np.ndarray:
-    return np.array([np.sqrt(((v[pts[a]] - v[pts[b]]) ** 2).sum()) for a, b in MEASURES.values()])
+def _measures(v: np.ndarray, pts: dict[str, int], pairs=MEASURES) -> np.ndarray:
+    return np.array([np.sqrt(((v[pts[a]] - v[pts[b]]) ** 2).sum()) for a, b in pairs.values()])
 
 
 def _lincomb(coeffs, fields) -> np.ndarray:
@@ -55,17 +57,89 @@ def _lincomb(coeffs, fields) -> np.ndarray:
     return out
 
 
-def _solve_targeted(v, pts, targeted, delta, extra=None, iters=3):
-    """Amplitudes of the targeted fields so that m(v + D/2) - m(v - D/2) = delta (D includes ``extra``)."""
-    fn = lambda u: _measures(u, pts)  # noqa: E731
+def _solve_targeted(fn, v, targeted, delta, extra=None, iters=3, span=(-0.5, 0.5)):
+    """D = ``extra`` + a mix of the targeted fields with fn(v + hi D) - fn(v + lo D) = delta, (lo, hi) = ``span``.
+
+    ``fn``: the measures (as many as fields); Newton steps with the sensitivity at ``v``.
+    """
+    lo, hi = span
     base = np.zeros_like(v) if extra is None else extra
+    S = np.round(_modes.linear_sensitivity(fn, v, targeted) * (hi - lo), 9)
     amp = np.zeros(len(targeted))
     for _ in range(iters):
         D = base + _lincomb(amp, targeted)
-        got = fn(v + 0.5 * D) - fn(v - 0.5 * D)
-        S = _modes.linear_sensitivity(fn, v + 0.0 * D, targeted)
-        amp = amp + np.linalg.solve(np.round(S, 9), delta - got)
+        got = fn(v + hi * D) - fn(v + lo * D)
+        amp = amp + np.linalg.solve(S, delta - got)
     return base + _lincomb(amp, targeted)
+
+
+def _expected_measures(pts: dict[str, int], pairs: dict, identity: list[np.ndarray]):
+    """u (V, 3) -> the measures ``pairs`` averaged over identities u + sum_k c_k identity[k], c ~ N(0, I).
+
+    Second order: m(u) + sum_k [(m(u + f_k) + m(u - f_k)) / 2 - m(u)], exact where the measures are
+    quadratic in c (a distance's mean over faces differs from the distance of the mean face). Works
+    on the measured points only; element-wise sums in a fixed order.
+    """
+    idx = np.array(sorted({pts[p] for ab in pairs.values() for p in ab}))
+    loc = {int(i): k for k, i in enumerate(idx)}
+    a = np.array([loc[pts[p]] for p, _ in pairs.values()])
+    b = np.array([loc[pts[q]] for _, q in pairs.values()])
+    F = np.stack([f[idx] for f in identity])                       # K, P, 3
+    steps = np.concatenate([np.zeros((1,) + F.shape[1:]), F, -F])  # 2K + 1, P, 3
+    K = F.shape[0]
+
+    def fn(u: np.ndarray) -> np.ndarray:
+        w = u[idx][None] + steps
+        d = np.sqrt(((w[:, a] - w[:, b]) ** 2).sum(-1))            # 2K + 1, M
+        out = d[0].copy()
+        for k in range(K):
+            out += 0.5 * (d[1 + k] + d[1 + K + k]) - d[0]
+        return out
+    return fn
+
+
+def _identity_fields(mean_shape, fn, feats, targeted, sd_norm, random_fields) -> list[np.ndarray]:
+    """Identity fields (one s.d. each): the targeted fields' s.d. solved so that each measure's identity
+    s.d. is ``ID_SD_FRACTION`` of the norm's, and the other fields with their first-order effect on the
+    measures removed (a mix of the smooth targeted fields), so the spread is set by the targeted ones."""
+    others = [f for k, f in feats.items() if k not in _modes.TARGETED.values()] + random_fields
+    S = _modes.linear_sensitivity(fn, mean_shape, targeted)
+    S_o = _modes.linear_sensitivity(fn, mean_shape, others)
+    Sr = np.round(S, 9)
+    others = [f - _lincomb(np.linalg.solve(Sr, S_o[:, k]), targeted) for k, f in enumerate(others)]
+    S_o = _modes.linear_sensitivity(fn, mean_shape, others)
+    var_other = (S_o ** 2).sum(1)
+    A = np.round(S ** 2, 9)
+    var_t = np.linalg.solve(A, (_modes.ID_SD_FRACTION * sd_norm) ** 2 - var_other)
+    if np.any(var_t <= 0):
+        raise RuntimeError(f"embedded model: random fields alone exceed the anthropometric s.d. budget: {var_t}")
+    return [np.sqrt(s) * t for s, t in zip(var_t, targeted)] + others
+
+
+def _ethnicity_shape(v, pts, fields, e_extra, identity) -> np.ndarray:
+    """(E, V, 3) centred ethnicity offsets: each level's mean measures over identities differ from
+    european's by ``ethnic_targets``."""
+    names = _factors.ETHNIC_CALIBRATED
+    fn = _expected_measures(pts, {m: ALL_MEASURES[m] for m in names}, identity)
+    targets = _factors.ethnic_targets()
+    wanted = np.array([[targets[e][m] for m in names] for e in _factors.ETHNICITIES])
+    wanted = wanted - wanted.mean(0)                 # offsets sum to zero across levels
+    tf = [fields[_modes.CALIBRATION[m]] for m in names]
+    eth = np.stack([_solve_targeted(fn, v, tf, wanted[k], e_extra[k], span=(0.0, 1.0))
+                    for k in range(len(_factors.ETHNICITIES))])
+    return eth - eth.mean(0)
+
+
+def _age_shape(v, pts, fields, extra_per_year, identity) -> np.ndarray:
+    """(V, 3) shape change per year at the face ``v``: ``extra_per_year`` plus the mix of calibration
+    fields whose change over AGE_SPAN years (centred on the reference age) meets ``age_targets``."""
+    names = list(ALL_MEASURES)
+    fn = _expected_measures(pts, ALL_MEASURES, identity)
+    targets = _factors.age_targets(dict(zip(names, fn(v))))
+    delta = np.array([targets[m] for m in names])
+    tf = [fields[_modes.CALIBRATION[m]] for m in names]
+    span = _factors.AGE_SPAN
+    return _solve_targeted(fn, v, tf, delta, span * extra_per_year) / span
 
 
 def build_model() -> FaceModel:
@@ -83,52 +157,49 @@ def build_model() -> FaceModel:
     sd_norm = np.array([0.5 * (NORMS[m].female[1] + NORMS[m].male[1]) for m in names])
     fn = lambda u: _measures(u, pts)  # noqa: E731
 
-    # 1. mean shape: the sex-averaged norm means
-    v = v0.copy()
-    for _ in range(3):
-        S = _modes.linear_sensitivity(fn, v, targeted)
-        v = v + _lincomb(np.linalg.solve(np.round(S, 9), 0.5 * (fem + mal) - fn(v)), targeted)
-    mean_shape = v
-
-    # 2. gender: male - female difference with the published measure differences
     mean_alb = _albedo.mean_albedo(v0, g.front, _albedo.cavity(v0, g.rows, g.cols))
+    weight = 0.3 + 0.7 * g.front
     g_extra, g_alb = _factors.gender_extras(g, v0, masks, mean_alb)
-    D = _solve_targeted(mean_shape, pts, targeted, mal - fem, g_extra)
+    e_extra, e_alb = _factors.ethnic_extras(g, v0, masks, mean_alb)
+    a_extra, age_albedo = _factors.age_fields(g, v0, masks, weight, mean_alb)
+    random_fields = _modes.random_shape_fields(g, weight)
+    cal = {**feats, **_modes.calibration_fields(g, v0)}
+    eur = _factors.ETHNICITIES.index("european")
+    to_norm_age = NORM_AGE - _factors.AGE_REFERENCE
+
+    def to_norms(v, offset, fn_mean):
+        """v moved by the targeted fields so that v + offset has the sex-averaged norm means."""
+        for _ in range(3):
+            S = _modes.linear_sensitivity(fn_mean, v + offset, targeted)
+            v = v + _lincomb(np.linalg.solve(np.round(S, 9), 0.5 * (fem + mal) - fn_mean(v + offset)), targeted)
+        return v
+
+    # 1. mean shape, identity fields, ethnicity and age directions, which depend on one another
+    #    (slightly): alternate so that the european level at the norms' age (NAW, 18-25 y) has the
+    #    sex-averaged norm means over identities. Group differences are calibrated at that age too
+    #    (the samples of the group table are young adults) and age changes on the european level.
+    mean_shape = to_norms(v0.copy(), 0.0, fn)
+    age_shape = np.zeros_like(v0)
+    for _ in range(3):
+        shape_fields = _identity_fields(mean_shape, fn, feats, targeted, sd_norm, random_fields)
+        eth = _ethnicity_shape(mean_shape + to_norm_age * age_shape, pts, cal, e_extra, shape_fields)
+        age_shape = _age_shape(mean_shape + eth[eur], pts, cal, a_extra, shape_fields)
+        fn_mean = _expected_measures(pts, MEASURES, shape_fields)
+        mean_shape = to_norms(mean_shape, eth[eur] + to_norm_age * age_shape, fn_mean)
+    shape_fields = _identity_fields(mean_shape, fn, feats, targeted, sd_norm, random_fields)
+
+    # 2. gender: male - female difference of the mean measures with the published differences
+    D = _solve_targeted(_expected_measures(pts, MEASURES, shape_fields), mean_shape, targeted, mal - fem, g_extra)
     gender_shape = np.stack([-0.5 * D, 0.5 * D])
     gender_albedo = np.stack([-0.5 * g_alb, 0.5 * g_alb])
 
-    # 3. ethnicity: measure offsets plus extra features, centred across levels
-    e_extra, e_alb = _factors.ethnic_extras(g, v0, masks, mean_alb)
-    wanted = np.array([[_factors.ETHNIC_MEASURES[e][m] for m in names] for e in _factors.ETHNICITIES])
-    wanted = wanted - wanted.mean(0)
-    S = _modes.linear_sensitivity(fn, mean_shape, targeted)
-    eth = []
-    for k in range(len(_factors.ETHNICITIES)):
-        own = fn(mean_shape + e_extra[k]) - fn(mean_shape)
-        amp = np.linalg.solve(np.round(S, 9), wanted[k] - own)
-        eth.append(e_extra[k] + _lincomb(amp, targeted))
-    eth = np.stack(eth)
-    ethnicity_shape = eth - eth.mean(0)
+    # 3. ethnicity: published measure differences from european plus extra features, centred
+    ethnicity_shape = _ethnicity_shape(mean_shape + to_norm_age * age_shape, pts, cal, e_extra, shape_fields)
 
-    # 4. age, per year
-    weight = 0.3 + 0.7 * g.front
-    age_shape, age_albedo = _factors.age_fields(g, v0, masks, weight, mean_alb)
+    # 4. age, per year: documented adult changes (calibrated on the european level) plus sagging and folds
+    age_shape = _age_shape(mean_shape + ethnicity_shape[eur], pts, cal, a_extra, shape_fields)
 
-    # 5. identity shape: targeted fields' s.d. solved so each measure's identity s.d. is a fraction of the norm's
-    others = [f for k, f in feats.items() if k not in _modes.TARGETED.values()]
-    others += _modes.random_shape_fields(g, weight)
-    # remove each other field's first-order effect on the measures (a mix of the smooth targeted
-    # fields), so that the anthropometric spread is set by the targeted fields alone
-    S_o = _modes.linear_sensitivity(fn, mean_shape, others)
-    Sr = np.round(S, 9)
-    others = [f - _lincomb(np.linalg.solve(Sr, S_o[:, k]), targeted) for k, f in enumerate(others)]
-    S_o = _modes.linear_sensitivity(fn, mean_shape, others)
-    var_other = (S_o ** 2).sum(1)
-    A = np.round(S ** 2, 9)
-    var_t = np.linalg.solve(A, (_modes.ID_SD_FRACTION * sd_norm) ** 2 - var_other)
-    if np.any(var_t <= 0):
-        raise RuntimeError(f"embedded model: random fields alone exceed the anthropometric s.d. budget: {var_t}")
-    shape_fields = [np.sqrt(s) * t for s, t in zip(var_t, targeted)] + others
+    # 5. identity shape modes
     shape_basis, shape_sd = pca_modes(shape_fields)
 
     # 6. identity texture, banded

@@ -9,13 +9,19 @@ chin in men, fuller lips in women; in albedo darker brows and a beard-shadow reg
 lips and lighter skin in women (Jablonski & Chaplin 2000, *J. Hum. Evol.* 39:57).
 
 Age: per year above 45 (valid 20 to 70): jowl and brow sag, deeper nasolabial folds, thinner lips,
-lower-lid bags, a longer nose tip; albedo slightly darker, less saturated, blotchier, with faint
-lines on the forehead and at the eye corners.
+lower-lid bags (``age_fields``), plus a solved part that gives the measures of ``age_targets``
+their rates: the documented rates of ``anthropometry.AGE_CHANGES`` (a longer nose, n-prn, and a
+longer upper lip, sn-sto), and for the changes documented only in direction (a thinner upper
+vermilion, a wider mouth and nose, a longer and more protrusive nose) magnitudes of this model's
+choosing; the other measures are held. Albedo slightly darker, less saturated, blotchier, with
+faint lines on the forehead and at the eye corners.
 
 Ethnicity (african, east_asian, european, south_asian): skin colour offsets, and shape offsets
-given as anthropometric differences (nose width, face width, intercanthal width, mouth width) plus
-nose-bridge height, lip fullness and eye depth. All offsets sum to zero across levels, so the mean
-face is the average of the groups.
+given as anthropometric differences from ``european`` (``ethnic_targets``: the published
+differences of ``anthropometry.ETHNIC_DIFFERENCES`` where they give a number, this model's choices
+elsewhere, within any documented direction) plus nose-bridge height, lip fullness and eye depth.
+All offsets sum to zero across levels, so the mean face is the average of the groups; the mean is
+placed so that the european level at the norms' age matches the NAW norms.
 """
 from __future__ import annotations
 
@@ -25,8 +31,9 @@ from .albedo import SKIN
 from .fields import rng_for, smooth_field
 from .geometry import EYE_Y, MOUTH_Y, Grid, gauss2
 
-__all__ = ["GENDERS", "ETHNICITIES", "AGE_REFERENCE", "AGE_RANGE", "SKIN_TONES", "ETHNIC_MEASURES",
-           "gender_extras", "age_fields", "ethnic_extras"]
+__all__ = ["GENDERS", "ETHNICITIES", "AGE_REFERENCE", "AGE_RANGE", "SKIN_TONES", "ETHNIC_CHOICES",
+           "ETHNIC_CALIBRATED", "ethnic_targets", "AGE_CHOICES", "AGE_SPAN", "age_targets", "gender_extras",
+           "age_fields", "ethnic_extras"]
 
 GENDERS = ("female", "male")
 ETHNICITIES = ("african", "east_asian", "european", "south_asian")
@@ -40,14 +47,72 @@ SKIN_TONES = {
     "european": np.array([0.74, 0.48, 0.38]),
     "south_asian": np.array([0.46, 0.28, 0.18]),
 }
-#: Anthropometric offsets (mm) of each level before centring; kept within about half a norm s.d.
-ETHNIC_MEASURES = {
-    "african": {"al-al": 1.6, "ch-ch": 1.6, "zy-zy": 0.0, "en-en": 0.3, "n-gn": 0.0},
-    "east_asian": {"al-al": 0.4, "ch-ch": -0.6, "zy-zy": 2.5, "en-en": 1.2, "n-gn": -1.0},
-    "european": {"al-al": -1.2, "ch-ch": -0.4, "zy-zy": -1.5, "en-en": -0.8, "n-gn": 1.0},
-    "south_asian": {"al-al": -0.3, "ch-ch": 0.0, "zy-zy": -0.5, "en-en": -0.2, "n-gn": 0.0},
+#: Measure differences (mm, sex-averaged) of each level from ``european`` that the published table
+#: does not give as a number: where ``anthropometry.ETHNIC_DIFFERENCES`` documents a direction, the
+#: value follows it; ``n-prn`` is left free (it follows n-sn and sn-prn). african ls-sto (fuller
+#: lips): 5 mm, a choice guided by the Kenyan upper vermilion heights of Virdi et al. 2019 (Table 9:
+#: 13.7 mm men, 13.4 mm women), about twice the model's european value; african sn-prn and the
+#: east/south Asian values without a source: the model's earlier choices.
+ETHNIC_CHOICES = {
+    "african": {"ls-sto": 5.0, "sn-prn": -2.5},
+    "east_asian": {"zy-zy": 4.0, "al-al": 1.6, "ch-ch": 1.0, "n-gn": -1.0, "n-sn": -0.7, "sn-prn": -2.4},
+    "european": {},
+    "south_asian": {"zy-zy": 1.0, "al-al": 0.9, "en-en": 0.6, "ch-ch": 0.4, "n-gn": -1.0, "n-sn": -1.0,
+                    "sn-prn": -0.9},
 }
+#: Measures the ethnicity levels are calibrated on (the rest of ``anthropometry.ALL_MEASURES`` is free).
+ETHNIC_CALIBRATED = ("zy-zy", "al-al", "en-en", "ch-ch", "n-gn", "n-sn", "sn-sto", "ls-sto", "en-ex", "sn-prn")
+#: Changes (mm over 40 years of adult age, sex-averaged) for the age changes that
+#: ``anthropometry.AGE_CHANGES`` documents in direction only; measures not listed there are held (0).
+AGE_CHOICES = {"ls-sto": -1.5, "ch-ch": 2.0, "al-al": 2.0, "n-sn": 1.0, "sn-prn": 1.0}
+#: Years over which the age targets are stated (25 to 65 around the reference age 45).
+AGE_SPAN = 40.0
 #: Published male - female differences (mm) are taken from ``anthropometry.NORMS``.
+
+
+def ethnic_targets() -> dict[str, dict[str, float]]:
+    """Level -> measure -> difference (mm) from ``european`` that the build calibrates to.
+
+    Published numbers (``anthropometry.ETHNIC_DIFFERENCES``, sex-averaged) override
+    ``ETHNIC_CHOICES``; a difference against another reference level is added to that level's target.
+    Raises ValueError if a choice contradicts a documented direction.
+    """
+    from ..anthropometry import ETHNIC_DIFFERENCES
+
+    out = {e: {m: 0.0 for m in ETHNIC_CALIBRATED} for e in ETHNICITIES}
+    for e, d in ETHNIC_CHOICES.items():
+        out[e].update(d)
+    relative = []
+    for d in ETHNIC_DIFFERENCES:
+        if d.mm is None:
+            if np.sign(out[d.group][d.measure]) != d.sign:
+                raise ValueError(f"ETHNIC_CHOICES {d.group} {d.measure}={out[d.group][d.measure]} contradicts "
+                                 f"the documented direction {d.sign:+d} ({d.source})")
+        elif d.reference == "european":
+            out[d.group][d.measure] = d.mm
+        else:
+            relative.append(d)
+    for d in relative:                       # after the european-referenced ones they build on
+        out[d.group][d.measure] = out[d.reference][d.measure] + d.mm
+    return out
+
+
+def age_targets(reference: dict[str, float]) -> dict[str, float]:
+    """Measure -> change (mm) over ``AGE_SPAN`` years that the build calibrates the age direction to.
+
+    ``reference``: the measures (mm) of the face the rates refer to (relative rates scale them).
+    """
+    from ..anthropometry import AGE_CHANGES, ALL_MEASURES
+
+    out = {m: 0.0 for m in ALL_MEASURES}
+    for c in AGE_CHANGES:
+        if c.per_year is None:
+            out[c.measure] = AGE_CHOICES[c.measure]
+            if np.sign(out[c.measure]) != c.sign:
+                raise ValueError(f"AGE_CHOICES {c.measure} contradicts the documented direction ({c.source})")
+        else:
+            out[c.measure] = c.per_year * AGE_SPAN * (reference[c.measure] if c.relative else 1.0)
+    return out
 
 
 def _smoothstep(t):

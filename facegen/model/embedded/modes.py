@@ -21,15 +21,21 @@ from typing import Callable
 
 import numpy as np
 
+from .albedo import EYE_HALF, EYE_X
 from .fields import pca_modes, rng_for, smooth_field
 from .geometry import EYE_Y, MOUTH_Y, Grid, gauss2
 
-__all__ = ["feature_fields", "random_shape_fields", "texture_fields", "mirror_index", "TARGETED",
-           "ID_SD_FRACTION", "BANDS", "linear_sensitivity"]
+__all__ = ["feature_fields", "calibration_fields", "random_shape_fields", "texture_fields", "mirror_index",
+           "TARGETED", "CALIBRATION", "ID_SD_FRACTION", "BANDS", "linear_sensitivity"]
 
 #: measure -> the feature field that controls it
 TARGETED = {"zy-zy": "face_width", "al-al": "nose_width", "en-en": "eye_spacing", "ch-ch": "mouth_width",
             "n-gn": "face_height"}
+#: measure of ``anthropometry.ALL_MEASURES`` -> the field (of ``feature_fields`` or
+#: ``calibration_fields``) that the factor calibration moves it with
+CALIBRATION = {**{m: f for m, f in TARGETED.items()}, "n-sn": "nose_length", "sn-sto": "mouth_height",
+               "ls-sto": "upper_vermilion", "en-ex": "eye_length", "sn-prn": "nose_protrusion",
+               "n-prn": "nose_tip"}
 #: identity s.d. of each measure as a fraction of the published (sex-averaged) s.d.
 ID_SD_FRACTION = 0.7
 #: texture bands: (correlation length mm, number of random fields, total relative s.d. of the band)
@@ -82,6 +88,30 @@ def feature_fields(g: Grid, v: np.ndarray) -> dict[str, np.ndarray]:
         "forehead_slope": f(dz=-2.5 * _smoothstep((y - 40.0) / 60.0) * fr),
         "head_length": f(dz=-5.0 * _smoothstep(-np.cos(g.theta)[np.arange(x.size) % g.cols] / 0.8)),
         "head_width": f(dx=x * 0.03 * _smoothstep((y - 0.0) / 40.0) * (1.0 - fr)),
+    }
+
+
+def calibration_fields(g: Grid, v: np.ndarray) -> dict[str, np.ndarray]:
+    """Displacement fields (V, 3) mm used only to calibrate the factors (not identity modes).
+
+    ``eye_length`` moves the eye corners apart (exocanthion out, endocanthion in, 1 mm each per
+    unit) and leaves the iris in place; ``upper_vermilion`` raises the upper vermilion border
+    (labrale superius, 1 mm per unit) with the stretch taken up by the philtrum above and the
+    vermilion below, the mouth line fixed; ``nose_tip`` lowers the nose tip (pronasale).
+    """
+    x, y = v[:, 0], v[:, 1]
+    ax, sx, fr = np.abs(x), np.sign(x), g.front
+    zero = np.zeros_like(x)
+    corners = (gauss2(ax, y, EYE_X + EYE_HALF, EYE_Y - 0.2, 4.5, 4.0)
+               - gauss2(ax, y, EYE_X - EYE_HALF, EYE_Y + 1.4, 4.5, 4.0)) * fr
+    ls = MOUTH_Y + 7.0
+    up = 1.0 - _smoothstep((y - ls) / (-19.0 - ls))              # 1 at ls, 0 at the subnasale
+    down = 1.0 - _smoothstep((ls - y) / (ls - MOUTH_Y))          # 1 at ls, 0 at the mouth line
+    border = np.where(y >= ls, up, down) * np.exp(-0.5 * (x / 24.0) ** 4) * fr
+    return {
+        "eye_length": np.stack([sx * corners, zero, zero], -1),
+        "upper_vermilion": np.stack([zero, border, zero], -1),
+        "nose_tip": np.stack([zero, -gauss2(x, y, 0.0, -6.0, 7.0, 5.0) * fr, zero], -1),
     }
 
 
