@@ -9,6 +9,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+import facegen
+
 from facegen.datasets.cli import datasheet_cmd
 from facegen.datasets.datasheet import datasheet_for_design, write_datasheet
 from facegen.datasets.facts import facts_from_design, facts_from_shards
@@ -134,7 +136,7 @@ def test_front_matter_is_a_hugging_face_card(ds):
     for section in ("Motivation", "Composition", "Collection process", "Preprocessing", "Uses", "Distribution",
                     "Maintenance"):
         assert re.search(rf"^## \d\. {section}", md, re.M), section
-    assert "Global seed 11" in md and "facegen 0.1.0" in md
+    assert "Global seed 11" in md and f"facegen {facegen.__version__}" in md
     assert synthetic_model().sha256() in md
     assert "ethnicity groups ['a', 'b', 'c']; ages 20 to 70 years" in md
     assert "Not used by this design.** ['c']" in md
