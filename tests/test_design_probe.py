@@ -1,14 +1,17 @@
 """Probe designs: morphs move only the chosen component by the chosen Mahalanobis distance,
-cue-conflict hybrids combine one identity's shape with another's texture, revcorr noise is recorded."""
+cue-conflict hybrids combine one identity's shape with the texture of another of its gender x
+ethnicity cell, revcorr noise is recorded."""
 import copy
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from facegen.design import PRESETS, ConfigError, identity_for, parse_config, plan_shards
+from facegen.design.probe import probe_condition
 from facegen.model import load_model, save_npz
 from facegen.sampler import render_samples
 
@@ -23,8 +26,8 @@ def model_path(tmp_path_factory):
     return str(p)
 
 
-def _raw(model_path, probe, per):
-    return {"model": model_path, "seed": 5, "identities": {"count": 4, "ethnicities": ["a", "b"]},
+def _raw(model_path, probe, per, count=4):
+    return {"model": model_path, "seed": 5, "identities": {"count": count, "ethnicities": ["a", "b"]},
             "samples": {"mode": "random", "per_identity": per}, "probe": probe,
             "extrinsic": {"yaw": {"levels": [-30, 0, 30]}}, "render": {"image_size": 16, "extras": ["coeffs"]},
             "splits": {"fractions": {"probe": 1.0}}}
@@ -60,14 +63,57 @@ def test_morph_moves_one_component_by_the_distance(model_path):
     assert len(seen) == 2 * 3 * 2
 
 
-def test_cue_conflict_combines_shape_and_texture_of_two_identities(model_path):
-    cfg = parse_config(_raw(model_path, {"kind": "cue_conflict", "partners": 3}, 3))
+def test_cue_conflict_combines_shape_and_texture_of_two_identities_of_one_cell(model_path):
+    # 2 genders x 2 ethnicities = 4 cells; 11 identities leave cells of 3, 3, 3 and 2 members
+    cfg = parse_config(_raw(model_path, {"kind": "cue_conflict", "partners": 1}, 2, count=11))
     m = load_model(model_path)
-    for r in _records(cfg):
+    recs = _records(cfg)
+    assert len(recs) == 22
+    donors = []
+    for r in recs:
         p = r["probe"]
         assert p["shape_identity"] == r["identity"] != p["texture_identity"]
+        tex = identity_for(cfg, m, p["texture_identity"])
+        assert (tex.gender, tex.ethnicity) == (r["gender"], r["ethnicity"])   # the record's group is both halves'
         assert np.allclose(r["shape_coeffs"], identity_for(cfg, m, p["shape_identity"]).shape, atol=1e-5)
-        assert np.allclose(r["texture_coeffs"], identity_for(cfg, m, p["texture_identity"]).texture, atol=1e-5)
+        assert np.allclose(r["texture_coeffs"], tex.texture, atol=1e-5)
+        donors.append(p["texture_identity"])
+    assert sorted(donors) == sorted(list(range(11)) * 2)   # every identity lends its texture equally often
+
+
+def _cells(cfg, m):
+    """(gender, ethnicity) of every identity of ``cfg``."""
+    return [(x.gender, x.ethnicity) for x in (identity_for(cfg, m, i) for i in range(cfg.n_identities))]
+
+
+def test_probe_cue_preset_pairs_every_hybrid_within_its_gender_ethnicity_cell(embedded):
+    """Shape bias must not be confounded with skin colour: no hybrid crosses a gender x ethnicity cell,
+    the partners are every other member of the cell, and each pair is rendered equally often."""
+    cfg = parse_config(PRESETS["probe-cue"])
+    cells = _cells(cfg, embedded)
+    spi, n = cfg.samples_per_identity, cfg.n_identities
+    pairs = Counter()
+    for i in range(n):
+        for s in range(spi):
+            p = probe_condition(cfg.probe, n, i, s)
+            j = p["texture_identity"]
+            assert p["shape_identity"] == i != j and cells[j] == cells[i], (i, s, j, cells[i], cells[j])
+            pairs[i, j] += 1
+    mates = {(i, j) for i in range(n) for j in range(n) if i != j and cells[i] == cells[j]}
+    assert len(set(cells)) == len(cfg.genders) * len(cfg.ethnicities) and len(mates) == n * cfg.probe.partners
+    assert set(pairs) == mates and len(set(pairs.values())) == 1
+
+
+@pytest.mark.parametrize("count, partners", [(8, 1), (13, 2), (40, 4)])
+def test_cue_partners_stay_in_cell_and_are_balanced(model_path, count, partners):
+    cfg = parse_config(_raw(model_path, {"kind": "cue_conflict", "partners": partners}, partners, count=count))
+    cells = _cells(cfg, load_model(model_path))
+    donors = Counter()
+    for i in range(count):
+        js = [probe_condition(cfg.probe, count, i, s)["texture_identity"] for s in range(partners)]
+        assert len(set(js)) == partners and i not in js and all(cells[j] == cells[i] for j in js)
+        donors.update(js)
+    assert set(donors.values()) == {partners}
 
 
 def test_revcorr_noise_is_independent_and_recorded(model_path):
@@ -99,8 +145,13 @@ def test_probe_validation(model_path):
     bad["probe"] = {"kind": "warp"}
     with pytest.raises(ConfigError, match="probe.kind.*morph"):
         parse_config(bad)
-    bad["probe"] = {"kind": "cue_conflict", "partners": 4}
-    with pytest.raises(ConfigError, match=r"probe.partners.*\[1, 3\]"):
+    bad["identities"] = {"count": 9, "ethnicities": ["a", "b"]}   # 4 cells: the smallest has 2 identities
+    bad["probe"] = {"kind": "cue_conflict", "partners": 2}
+    with pytest.raises(ConfigError, match=r"probe.partners.*\[1, 1\].*gender x ethnicity cell"):
+        parse_config(bad)
+    bad["identities"] = {"count": 7, "ethnicities": ["a", "b"]}   # a cell of 1: no partner within it
+    bad["probe"] = {"kind": "cue_conflict", "partners": 1}
+    with pytest.raises(ConfigError, match=r"probe.partners.*identities.count to 4 x \(partners \+ 1\)"):
         parse_config(bad)
     bad["probe"] = {"kind": "revcorr", "sigma": 1, "distances": [1]}
     with pytest.raises(ConfigError, match="unknown key"):

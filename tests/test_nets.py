@@ -1,6 +1,7 @@
 """benchmark.nets: the ResNet-10 layout of Xu et al. 2018, hidden layers, the registry, safetensors round trips."""
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from benchmark.nets import (
@@ -79,3 +80,87 @@ def test_registry_and_safetensors_round_trip(net, tmp_path):
     assert "resnet10" in ARCHITECTURES
     with pytest.raises(ValueError, match="num_classes"):
         ResNet10(0)
+
+
+# -- an independent reference: the paper's layout written with torch.nn.functional only -------------------
+
+#: Every weight of ResNet-10 (Xu et al. 2018) and its shape: 7x7/64 stride-2 stem conv + BN; four stages of
+#: one basic block at 64/128/256/512 (two 3x3 convs + BN, a 1x1 conv + BN projection shortcut, no conv
+#: biases); a linear layer from the 512-d pooled embedding. BN layers also carry running mean and variance.
+def _layout(classes: int) -> dict[str, tuple]:
+    shapes = {"stem.0.weight": (64, 3, 7, 7), **_bn("stem.1", 64)}
+    c_in = 64
+    for i, w in enumerate((64, 128, 256, 512), start=1):
+        b = f"layer{i}"
+        shapes.update({f"{b}.conv1.weight": (w, c_in, 3, 3), **_bn(f"{b}.bn1", w),
+                       f"{b}.conv2.weight": (w, w, 3, 3), **_bn(f"{b}.bn2", w),
+                       f"{b}.shortcut.0.weight": (w, c_in, 1, 1), **_bn(f"{b}.shortcut.1", w)})
+        c_in = w
+    shapes.update({"fc.weight": (classes, 512), "fc.bias": (classes,)})
+    return shapes
+
+
+def _bn(name: str, c: int) -> dict[str, tuple]:
+    return {f"{name}.{k}": (c,) for k in ("weight", "bias", "running_mean", "running_var")}
+
+
+def _reference(sd: dict, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The named layers of ResNet-10 in eval mode from the weights ``sd``, by functional ops alone."""
+    def bn(y, name):
+        return F.batch_norm(y, sd[f"{name}.running_mean"], sd[f"{name}.running_var"], sd[f"{name}.weight"],
+                            sd[f"{name}.bias"], training=False, eps=1e-5)
+
+    out = {}
+    y = F.relu(bn(F.conv2d(x, sd["stem.0.weight"], stride=2, padding=3), "stem.1"))
+    out["stem"] = y = F.max_pool2d(y, kernel_size=3, stride=2, padding=1)
+    for i, stride in enumerate((1, 2, 2, 2), start=1):
+        b = f"layer{i}"
+        h = F.relu(bn(F.conv2d(y, sd[f"{b}.conv1.weight"], stride=stride, padding=1), f"{b}.bn1"))
+        h = bn(F.conv2d(h, sd[f"{b}.conv2.weight"], stride=1, padding=1), f"{b}.bn2")
+        short = bn(F.conv2d(y, sd[f"{b}.shortcut.0.weight"], stride=stride), f"{b}.shortcut.1")
+        out[b] = y = F.relu(h + short)
+    out["embedding"] = e = F.adaptive_avg_pool2d(y, 1).flatten(1)
+    out["logits"] = F.linear(e, sd["fc.weight"], sd["fc.bias"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained_like():
+    """A ResNet10 in eval mode whose BN layers have non-trivial affine parameters and running
+    statistics (at initialisation they are the identity, which would hide a misplaced BN)."""
+    torch.manual_seed(1)
+    net = ResNet10(5)
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                c = m.num_features
+                m.weight.copy_(0.5 + torch.rand(c, generator=g))
+                m.bias.copy_(0.2 * torch.randn(c, generator=g))
+                m.running_mean.copy_(0.2 * torch.randn(c, generator=g))
+                m.running_var.copy_(0.5 + 1.5 * torch.rand(c, generator=g))
+        net.fc.bias.copy_(torch.randn(5, generator=g))
+    return net.eval()
+
+
+def test_weights_are_exactly_the_papers_layout(trained_like):
+    sd = {k: v for k, v in trained_like.state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert {k: tuple(v.shape) for k, v in sd.items()} == _layout(5)
+    assert all(m.bias is None for m in trained_like.modules() if isinstance(m, nn.Conv2d))
+
+
+@pytest.mark.parametrize("size", [64, 77])
+def test_forward_matches_a_functional_reference(trained_like, size):
+    """forward, embed and every hidden layer equal the functional reference on the same weights
+    (eval mode) to 1e-5; 77 px exercises the padding and rounding of every strided layer."""
+    x = torch.randn(3, 3, size, size, generator=torch.Generator().manual_seed(size))
+    with torch.no_grad():
+        ref = _reference(trained_like.state_dict(), x)
+        got = trained_like.hidden(x)
+        logits, emb = trained_like(x), trained_like.embed(x)
+    assert ref["logits"].abs().max() > 0.1 and ref["layer4"].std() > 0.1   # not a degenerate case
+    for name in HIDDEN_LAYERS:
+        assert got[name].shape == ref[name].shape, name
+        assert torch.allclose(got[name], ref[name], rtol=0, atol=1e-5), (name, (got[name] - ref[name]).abs().max())
+    assert torch.allclose(logits, ref["logits"], rtol=0, atol=1e-5)
+    assert torch.allclose(emb, ref["embedding"], rtol=0, atol=1e-5)

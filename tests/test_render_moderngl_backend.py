@@ -3,25 +3,31 @@
 import pytest
 
 from facegen.render import available_backends
-from gl_agreement import HEAD, SCENES, agreement, check_ict_mesh, check_landmarks, check_uv_texture_without_culling
+from gl_agreement import (HEAD, SCENES, Tolerance, agreement, check_ict_mesh, check_landmarks,
+                          check_uv_texture_without_culling)
 
 BACKEND = "moderngl"
 _STATUS = available_backends()[BACKEND]
 pytestmark = pytest.mark.skipif(_STATUS != "ok", reason=f"{BACKEND} backend unavailable here: {_STATUS}")
 
+# Measured on the CI machine (Mesa llvmpipe EGL): IoU 1.0 everywhere; mean |diff| 0.00002, 0.00005 and
+# 0.128/255 on SCENES (the last at ssaa 2), 0.0005/255 on the ICT mesh, 0.0001/255 with a UV texture;
+# at most 0.007% of pixel channels off by more than 2/255; median |depth diff| at most 0.00006 mm.
+TOL = Tolerance(iou_min=0.999, mad_max=0.5, off_max=0.001, dz_max=0.01)
+
 
 @pytest.mark.parametrize("camera, lighting, ssaa", SCENES)
 def test_agrees_with_default_backend_at_224(camera, lighting, ssaa):
-    iou, mad, dz = agreement(HEAD, BACKEND, camera=camera, lighting=lighting, size=224, ssaa=ssaa, background=(0.3, 0.3, 0.3))
-    assert iou >= 0.99 and mad <= 3.0 and dz < 0.1, (iou, mad, dz)
+    a = agreement(HEAD, BACKEND, camera=camera, lighting=lighting, size=224, ssaa=ssaa, background=(0.3, 0.3, 0.3))
+    TOL.check(a, f"{BACKEND} at 224 px, ssaa {ssaa}")
 
 
 def test_agrees_on_ict_mesh(models_dir):
-    check_ict_mesh(BACKEND, models_dir)
+    check_ict_mesh(BACKEND, models_dir, TOL)
 
 
 def test_agrees_with_uv_texture_and_without_culling():
-    check_uv_texture_without_culling(BACKEND)
+    check_uv_texture_without_culling(BACKEND, TOL)
 
 
 def test_landmarks_identical_across_backends():

@@ -5,26 +5,35 @@ import pytest
 
 from facegen.render import Lighting, available_backends, render
 from facegen.render.meshes import uv_sphere
-from gl_agreement import HEAD, SCENES, agreement, check_ict_mesh, check_landmarks, check_uv_texture_without_culling
+from gl_agreement import (HEAD, SCENES, Tolerance, agreement, check_ict_mesh, check_landmarks,
+                          check_uv_texture_without_culling)
 
 BACKEND = "pyrender"
 _STATUS = available_backends()[BACKEND]
 pytestmark = pytest.mark.skipif(_STATUS != "ok", reason=f"{BACKEND} backend unavailable here: {_STATUS}")
 
+# Measured on the CI machine (Mesa llvmpipe EGL, which pyrender renders with MSAA, so silhouette pixels
+# differ): on SCENES IoU 0.9953-0.9978, mean |diff| 0.047, 0.030 and 0.160/255, at most 0.30% of pixel
+# channels off by more than 2/255, median |depth diff| at most 0.26 mm (EGL: MSAA depth = one sample);
+# with a UV texture IoU 0.9955, 0.108/255, 0.48% off. The ICT mesh (thin triangles, where Gouraud
+# interpolation differs most): IoU 0.9974, 0.237/255, 1.42% off.
+TOL = Tolerance(iou_min=0.993, mad_max=0.5, off_max=0.006, dz_max=0.5)
+TOL_ICT = Tolerance(iou_min=0.993, mad_max=0.5, off_max=0.025)
+
 
 @pytest.mark.parametrize("camera, lighting, ssaa", SCENES)
 def test_agrees_with_default_backend_at_224(camera, lighting, ssaa):
-    iou, mad, dz = agreement(HEAD, BACKEND, camera=camera, lighting=lighting, size=224, ssaa=ssaa, background=(0.3, 0.3, 0.3))
-    assert iou >= 0.99 and mad <= 3.0 and dz < 0.5, (iou, mad, dz)  # EGL: MSAA depth = one sample
+    a = agreement(HEAD, BACKEND, camera=camera, lighting=lighting, size=224, ssaa=ssaa, background=(0.3, 0.3, 0.3))
+    TOL.check(a, f"{BACKEND} at 224 px, ssaa {ssaa}")
 
 
 def test_agrees_on_ict_mesh(models_dir):
-    check_ict_mesh(BACKEND, models_dir)
+    check_ict_mesh(BACKEND, models_dir, TOL_ICT)
 
 
 def test_agrees_with_uv_texture_and_without_culling():
     """pyrender takes textures only without specular (documented limit)."""
-    check_uv_texture_without_culling(BACKEND)
+    check_uv_texture_without_culling(BACKEND, TOL)
 
 
 def test_landmarks_identical_across_backends():

@@ -230,7 +230,10 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
     if not isinstance(name, str) or not name:
         raise ConfigError(f"name: got {name!r}; expected a non-empty string")
     n_ids = _int("identities.count", ids.get("count", 16), 1, 10**7)
-    probe = parse_probe(raw.get("probe"), n_ids)
+    genders = _names("identities.genders", ids.get("genders", ["female", "male"]))
+    ethnicities = _names("identities.ethnicities",
+                         ids.get("ethnicities", ["african", "east_asian", "european", "south_asian"]))
+    probe = parse_probe(raw.get("probe"), n_ids, n_cells=len(genders) * len(ethnicities))
     if probe is not None and mode != "random":
         raise ConfigError("probe: probe designs draw pose and light per sample; set samples.mode: random")
     if probe is not None and per % probe.n_conditions:
@@ -240,9 +243,7 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
         name=name, description=str(raw.get("description", "")), model=model, seed=seed,
         n_identities=n_ids, probe=probe,
         identity_seed=None if ids.get("seed") is None else _int("identities.seed", ids["seed"], 0, 2**63 - 1),
-        genders=_names("identities.genders", ids.get("genders", ["female", "male"])),
-        ethnicities=_names("identities.ethnicities",
-                           ids.get("ethnicities", ["african", "east_asian", "european", "south_asian"])),
+        genders=genders, ethnicities=ethnicities,
         base_age=parse_spec("identities.base_age", ids.get("base_age", {"uniform": [25, 45]}),
                             bounds=(0.0, 120.0)),
         truncation=float(truncation), mode=mode, per_identity=per, factors=factors,

@@ -71,9 +71,13 @@ PRESETS["probe-morph"] = _probe(
     "morph", 108, {"kind": "morph", "distances": [0, 1, 2, 3, 4, 6, 8, 10, 12], "directions": 3},
     "Shape-only and texture-only morphs of the 24 mini identities at Mahalanobis distances 0-12 s.d., "
     "3 random directions each, 2 renders per condition under random training pose and light.")
+# Hybrids pair within a gender x ethnicity cell, so shape and skin colour never disagree on group; the
+# 24 mini identities fill 8 cells with 3 each, which allows 2 partners (all 48 within-cell pairs, each
+# ordered both ways), rendered 12 times each: as many images as before (576).
 PRESETS["probe-cue"] = _probe(
-    "cue", 24, {"kind": "cue_conflict", "partners": 8},
-    "Cue-conflict hybrids: the shape of each mini identity with the texture of 8 others, 3 renders each.")
+    "cue", 24, {"kind": "cue_conflict", "partners": 2},
+    "Cue-conflict hybrids: the shape of each mini identity with the texture of each of the 2 others of its "
+    "gender x ethnicity cell, 12 renders each under random training pose and light.")
 PRESETS["probe-revcorr"] = _probe(
     "revcorr", 200, {"kind": "revcorr", "sigma": 1.0},
     "Reverse correlation: 200 trials per mini identity with independent N(0, 1) shape and texture "

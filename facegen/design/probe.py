@@ -8,14 +8,22 @@ plus a ``probe`` section::
       kind: morph          # morph | cue_conflict | revcorr
       distances: [0, 1, 2, 3, 4, 6]   # morph: Mahalanobis distance of the change, in s.d. units
       directions: 4        # morph: random unit directions per identity and component
-      partners: 4          # cue_conflict: texture donors per identity (identities i+1, i+2, ... cyclic)
+      partners: 1          # cue_conflict: texture donors per identity, all of its own gender x ethnicity cell
       sigma: 1.0           # revcorr: s.d. of independent shape and texture coefficient perturbations
 
 * **morph**: only the shape coefficients move (texture fixed), or only the texture coefficients
   (shape fixed), by ``distance * u`` with u a random unit vector. Coefficients are in s.d. units,
   so the Euclidean length of the change is its Mahalanobis distance under the model's prior.
 * **cue_conflict**: the shape of identity i (its coefficients and factor shape offsets) with the
-  albedo of identity j (coefficients and factor albedo offsets).
+  albedo of identity j (coefficients and factor albedo offsets). j is always of i's own gender x
+  ethnicity cell, so shape and texture never disagree on group: across groups, a model that tells
+  groups apart by skin colour would score texture-biased on every hybrid whatever it uses within a
+  group. Identities cycle through the cells (``identity_for``: identity i is in cell
+  ``i % n_cells``), so cell k holds identities k, k + n_cells, k + 2 n_cells, ...; the
+  c-th partner of the r-th member of a cell is its member ``(r + 1 + c) mod m`` (m members), which
+  makes every identity the texture donor of exactly ``partners`` hybrids. Age needs no matching:
+  both halves of a hybrid are rendered at the sample's age (the shape donor's base age when
+  ``age: base``), and base age does not enter the coefficients.
 * **revcorr**: shape and texture coefficients of identity i plus independent N(0, sigma^2) noise.
 
 Sample ``s`` of identity ``i`` takes condition ``s % n_conditions``; pose, light and the other
@@ -30,7 +38,7 @@ import numpy as np
 
 from .spec import ConfigError
 
-__all__ = ["ProbeSpec", "parse_probe", "probe_condition", "probe_delta", "PROBE_KINDS"]
+__all__ = ["ProbeSpec", "parse_probe", "probe_condition", "probe_delta", "cue_partner", "PROBE_KINDS"]
 
 PROBE_KINDS = ("morph", "cue_conflict", "revcorr")
 _COMPONENTS = ("shape", "texture")
@@ -43,6 +51,9 @@ class ProbeSpec:
     directions: int = 0
     partners: int = 0
     sigma: float = 0.0
+    #: gender x ethnicity cells the identities cycle through (from the ``identities`` section; not
+    #: part of the probe section, so not in ``to_dict``)
+    n_cells: int = 1
 
     @property
     def n_conditions(self) -> int:
@@ -63,7 +74,8 @@ class ProbeSpec:
         return d
 
 
-def parse_probe(raw, n_identities: int) -> ProbeSpec | None:
+def parse_probe(raw, n_identities: int, *, n_cells: int) -> ProbeSpec | None:
+    """The validated probe section, or None; ``n_cells`` = genders x ethnicities of the design."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -86,11 +98,15 @@ def parse_probe(raw, n_identities: int) -> ProbeSpec | None:
             raise ConfigError(f"probe.directions: got {n!r}; expected an integer in [1, 1000]")
         return ProbeSpec(kind, distances=tuple(float(x) for x in d), directions=n)
     if kind == "cue_conflict":
-        n = raw.get("partners", 4)
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n < n_identities:
-            raise ConfigError(f"probe.partners: got {n!r}; expected an integer in [1, {n_identities - 1}] "
-                              "(fewer than identities.count)")
-        return ProbeSpec(kind, partners=n)
+        n = raw.get("partners", 1)
+        smallest = n_identities // n_cells  # members of the smallest cell (cells fill in turn)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n < smallest:
+            raise ConfigError(
+                f"probe.partners: got {n!r}; expected an integer in [1, {smallest - 1}]: texture donors come "
+                f"from the shape donor's own gender x ethnicity cell, and identities.count {n_identities} over "
+                f"{n_cells} cells leaves {smallest} in the smallest; lower probe.partners, or raise "
+                f"identities.count to {n_cells} x (partners + 1) or more")
+        return ProbeSpec(kind, partners=n, n_cells=n_cells)
     s = raw.get("sigma", 1.0)
     if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= 5:
         raise ConfigError(f"probe.sigma: got {s!r}; expected a number in (0, 5] (s.d. units)")
@@ -107,8 +123,17 @@ def probe_condition(spec: ProbeSpec, n_identities: int, i: int, s: int) -> dict:
         comp = _COMPONENTS[rest // len(spec.distances)]
         return {"kind": "morph", "component": comp, "distance": dist, "direction": direction}
     if spec.kind == "cue_conflict":
-        return {"kind": "cue_conflict", "shape_identity": i, "texture_identity": (i + 1 + c) % n_identities}
+        return {"kind": "cue_conflict", "shape_identity": i,
+                "texture_identity": cue_partner(n_identities, spec.n_cells, i, c)}
     return {"kind": "revcorr", "sigma": spec.sigma}
+
+
+def cue_partner(n_identities: int, n_cells: int, i: int, c: int) -> int:
+    """Texture donor of the ``c``-th cue-conflict hybrid of identity ``i``: the member ``(r + 1 + c) mod m``
+    of i's gender x ethnicity cell, where i is its member r and the cell has m members (module docstring)."""
+    k, r = i % n_cells, i // n_cells
+    m = (n_identities - 1 - k) // n_cells + 1
+    return k + ((r + 1 + c) % m) * n_cells
 
 
 def probe_delta(spec: ProbeSpec, seed: int, i: int, s: int, cond: dict, n_shape: int,
