@@ -87,26 +87,15 @@ def test_landmarks_are_projections_with_visibility():
     assert out.mask[y, x]
 
 
-def _yaw_from_landmarks(p2d, p3d):
-    """Yaw (deg) from 2-D/3-D correspondences by a scaled-orthographic (affine) fit, no renderer maths."""
-    x3 = np.c_[p3d - p3d.mean(0)]
-    m, *_ = np.linalg.lstsq(x3, p2d - p2d.mean(0), rcond=None)   # (3, 2): x2 = x3 @ m
-    r0 = m[:, 0] / np.linalg.norm(m[:, 0])                      # image +x row of R
-    r1 = -m[:, 1] / np.linalg.norm(m[:, 1])                     # image +y is down
-    r2 = np.cross(r0, r1)                                       # camera-facing row
-    return np.degrees(np.arctan2(r0[2], r2[2]))                 # world (x, z) of the face's +z axis
-
-
 @pytest.mark.parametrize("yaw", [-30.0, -15.0, 0.0, 15.0, 30.0])
-def test_yaw_recovered_from_rendered_ict_landmarks(ict, yaw):
+def test_jaw_landmark_visibility_follows_yaw_on_ict(ict, yaw):
+    """Pose itself is recovered by solvePnP to 0.01 deg in test_render_camera.py; this checks self-occlusion."""
     v, t, a, lms = ict
     centre = tuple((v.min(0) + v.max(0)) / 2)
     out = render(v, t, a, camera=Camera(yaw=yaw, center=centre, fov=12.0), size=224, landmarks=lms,
                  return_mask=True)
     vis = out.landmarks_2d[:, 2] > 0
     assert vis.sum() >= 40
-    est = _yaw_from_landmarks(out.landmarks_2d[vis, :2].astype(float), v[lms][vis])
-    assert abs(est - yaw) < 2.0, (est, yaw)
     jaw = out.landmarks_2d[:17, 2]   # iBUG 0-16: jaw contour from the subject's right to left
     if yaw >= 15:                     # the face turns to its left: its left jaw turns away
         assert jaw[:4].all() and not jaw[13:].any()
