@@ -109,3 +109,52 @@ def test_bootstrap_errors():
         S.bootstrap_ci(x, y, level=1.5)
     with pytest.raises(ValueError, match="number of samples"):
         S.bootstrap_ci(x, y[:-1])
+
+
+def test_permutations_stay_within_strata_and_are_uniform():
+    strata = np.repeat([7, 3, 9], [2, 5, 3])[np.random.default_rng(0).permutation(10)]  # unsorted labels
+    perms = S.permutations(10, 4000, np.random.default_rng(1), strata=strata)
+    assert perms.shape == (4000, 10) and perms.dtype == np.int64
+    assert np.all(np.sort(perms, axis=1) == np.arange(10))  # every row a permutation
+    assert np.all(strata[perms] == strata)                  # that maps each stratum onto itself
+    for s in (7, 3, 9):  # uniform: each sample lands on each place of its stratum equally often
+        m = np.flatnonzero(strata == s)
+        freq = (perms[:, m][:, :, None] == m[None, None, :]).mean(0)
+        np.testing.assert_allclose(freq, 1 / m.size, atol=0.03)
+    plain = S.permutations(10, 3, np.random.default_rng(2))
+    np.testing.assert_array_equal(plain, S._permutations(np.random.default_rng(2), 10, 3))  # the old stream
+    with pytest.raises(ValueError, match="one label per sample"):
+        S.permutations(10, 3, np.random.default_rng(2), strata=strata[:-1])
+
+
+def _identity_effect(seed, n_ids=12, per=25, n_vars=5):
+    """x and y share each identity's offset (so their pooled MI is large) but are independent
+    within every identity."""
+    rng = np.random.default_rng(seed)
+    ident = np.repeat(np.arange(n_ids), per)
+    a = 2.0 * rng.standard_normal(n_ids)
+    x = a[ident] + rng.standard_normal((n_vars, ident.size))
+    return x, a[ident] + rng.standard_normal(ident.size), ident
+
+
+def test_within_identity_null_keeps_the_identity_effect():
+    """Permuted across identities the null loses the identity effect and every data set looks
+    significant; permuted within identity the same test holds its level."""
+    across = within = 0
+    for seed in range(20):
+        x, y, ident = _identity_effect(seed)
+        across += bool(np.any(S.permutation_test(x, y, n_perm=99, seed=seed).p_fwe <= 0.05))
+        res = S.permutation_test(x, y, n_perm=99, seed=seed, strata=ident)
+        assert res.stratified and np.all(res.p_fwe >= res.p_uncorrected)
+        within += bool(np.any(res.p_fwe <= 0.05))
+    assert across == 20
+    assert within <= 4  # about alpha * 20 = 1 expected
+
+
+def test_stratified_fast_null_equals_the_slow_reference():
+    x, y, ident = _identity_effect(3, n_ids=6, per=20)
+    res = S.permutation_test(x, y, n_perm=25, seed=4, batch=8, strata=ident)
+    null = S._reference_null(x, y, estimator="gcmi_cc", Ym=None, n_perm=25, seed=4, strata=ident)
+    np.testing.assert_allclose(res.null_max, null.max(axis=1), atol=1e-12)
+    with pytest.raises(ValueError, match="strata must be one label per sample"):
+        S.permutation_test(x, y, n_perm=5, strata=ident[:-1])

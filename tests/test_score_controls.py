@@ -23,13 +23,13 @@ from synth import synthetic_model  # noqa: E402
 
 N_IDS = 6
 PROBES = (("probe-morph", {"kind": "morph", "distances": [0, 1, 2, 4], "directions": 2}, 16),
-          ("probe-cue", {"kind": "cue_conflict", "partners": 3}, 3),
+          ("probe-cue", {"kind": "cue_conflict", "partners": 2}, 2),
           ("probe-revcorr", {"kind": "revcorr", "sigma": 1.0}, 60))
 FAST = {"n_boot": 200, "n_boot_mi": 40, "n_perm": 200}
 
 
 def design(model_path: str, name: str, probe: dict, per: int) -> dict:
-    return {"name": name, "model": model_path, "seed": 5, "identities": {"count": N_IDS, "ethnicities": ["a", "b"]},
+    return {"name": name, "model": model_path, "seed": 5, "identities": {"count": N_IDS, "ethnicities": ["a"]},
             "samples": {"mode": "random", "per_identity": per}, "probe": probe,
             "extrinsic": {"yaw": {"levels": [-20, 0, 20]}}, "render": {"image_size": 16, "extras": ["coeffs"]},
             "splits": {"fractions": {"probe": 1.0}}}
@@ -94,21 +94,29 @@ def sets():
 
 
 @pytest.fixture(scope="module")
-def scored(sets, tmp_path_factory):
+def results(sets, tmp_path_factory):
     from benchmark.score import Settings, open_model, score
 
     root = tmp_path_factory.mktemp("controls")
     out = {}
     for kind in ("shape", "texture", "noise"):
         model = open_model(str(write_control(root / kind, kind, sets)))
-        out[kind] = score(model, sets, settings=Settings(**FAST, maps=False)).scores
+        out[kind] = score(model, sets, settings=Settings(**FAST, maps=False))
     return out
+
+
+@pytest.fixture(scope="module")
+def scored(results):
+    return {k: r.scores for k, r in results.items()}
 
 
 def test_shape_only_model_relies_on_shape(scored):
     s = scored["shape"]["scores"]
     assert s["shape_bias"]["value"] == pytest.approx(1.0)
     assert s["shape_reliance"]["value"] > 0.95 and s["shape_reliance"]["ci"][0] > 0.9
+    assert s["shape_reliance"]["significant"] and s["I_total"]["significant"] and s["I_total"]["p_perm"] < 0.01
+    assert s["accuracy_at_zero"] == 1.0 and s["d50_shape"]["accuracy_at_zero"] == 1.0
+    assert scored["shape"]["warnings"] == []
     assert s["I_shape"]["p_perm"] < 0.01 and s["I_texture"]["p_perm"] > 0.05
     assert s["d50_texture"]["beyond_range"] and not s["d50_shape"]["beyond_range"]
     assert s["retention"]["texture"]["p_same_identity"] == [1.0] * 4
@@ -127,8 +135,36 @@ def test_noise_model_mi_is_inside_its_null(scored):
     for k in ("I_shape", "I_texture"):
         assert s[k]["p_perm"] > 0.05
         assert s[k]["value"] <= s[k]["null_q95"]
+    rel = s["shape_reliance"]
+    assert rel["value"] is None and rel["ci"] == [None, None] and rel["significant"] is False
+    assert rel["p_perm_total"] == s["I_total"]["p_perm"] > 0.05 and "not_significant" in rel["reason"]
     for k in ("I_shape_distance", "I_texture_distance"):
         assert s["morph_information"][k]["p_perm"] > 0.05
+
+
+def test_noise_model_is_flagged_low_accuracy_at_zero_in_scores_and_report(results, tmp_path):
+    from benchmark.score import format_summary, write_report
+
+    sc = results["noise"].scores
+    s = sc["scores"]
+    assert s["accuracy_at_zero"] < 0.5  # chance is 1/6
+    for c in ("shape", "texture"):
+        assert s[f"d50_{c}"]["low_accuracy_at_zero"] and s[f"d50_{c}"]["accuracy_at_zero"] < 0.5
+    codes = {w["code"]: w for w in sc["warnings"]}
+    assert set(codes) == {"low_accuracy_at_zero", "information_not_significant"}
+    w = codes["low_accuracy_at_zero"]
+    assert w["scores"] == ["d50_shape", "d50_texture"] and w["threshold"] == 0.8
+    assert "chance 0.167 for 6 candidates" in w["message"]
+    assert "WARNING (low_accuracy_at_zero)" in format_summary(sc)
+    write_report(results["noise"], tmp_path, figures=False)
+    html = (tmp_path / "report.html").read_text()
+    assert "id='warning-low_accuracy_at_zero'" in html and "n/a (not significant)" in html
+    assert json.loads((tmp_path / "scores.json").read_text())["warnings"] == sc["warnings"]
+    # what the leaderboard reads still parses: shape reliance null, accuracy a number
+    from benchmark.leaderboard.runner import site_metrics
+
+    m = site_metrics(json.loads((tmp_path / "scores.json").read_text()))
+    assert m["shape_reliance"]["value"] is None and m["accuracy"]["value"] == s["accuracy_at_zero"]
 
 
 def test_every_estimate_has_an_interval_and_provenance(scored, sets):
@@ -158,6 +194,11 @@ def test_cli_writes_scores_report_and_summary(sets, tmp_path):
     assert "shape_bias" in res.stdout and "shape_reliance" in res.stdout
     d = json.loads((tmp_path / "rep" / "scores.json").read_text())
     assert d["scores"]["maps"]["model"] == "synthetic"
+    for c in ("shape", "texture"):  # family-wise threshold and count of significant vertices
+        m = d["scores"]["maps"][c]
+        assert m["n_perm"] == 50 and m["alpha"] == 0.05 and 0 <= m["n_significant"] <= d["scores"]["maps"]["vertices"]
+        assert m["n_significant"] == 0 or m["max"] > m["threshold"]
+    assert d["settings"]["alpha"] == 0.05 and "map_shape" in res.stdout
     for f in ("retention", "information", "coefficients", "map_shape", "map_texture"):
         assert (tmp_path / "rep" / d["figures"][f]).is_file()
     html = (tmp_path / "rep" / "report.html").read_text()

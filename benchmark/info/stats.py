@@ -8,7 +8,12 @@ Both take the mass-univariate shapes of :mod:`benchmark.info.mass` (x per variab
 **Permutation test, family-wise error by the maximum statistic** (Nichols & Holmes 2002;
 Ince et al. 2017 sec. 2.9): y is permuted across samples (the same permutation for every
 variable, which keeps the dependence between variables), MI is recomputed for all
-variables, and the maximum over variables is kept.  With ``n_perm`` permutations::
+variables, and the maximum over variables is kept.  With ``strata`` (one label per sample,
+e.g. the identity of a face) y is permuted only *within* each stratum, so every permuted
+data set keeps the strata's structure (an identity effect shared by x and y stays in the
+null): the exact conditional null of "x and y independent given the stratum", which is what
+a statistic conditioned on the stratum tests (:func:`permutations`).  With ``n_perm``
+permutations::
 
     p_fwe[v]         = (1 + #{k : max_u null[k, u] >= mi[v]}) / (n_perm + 1)
     p_uncorrected[v] = (1 + #{k : null[k, v]       >= mi[v]}) / (n_perm + 1)
@@ -34,7 +39,8 @@ from . import _validate as V
 from . import mass
 from .gcmi import LN2
 
-__all__ = ["ESTIMATORS", "PermutationResult", "BootstrapResult", "permutation_test", "bootstrap_ci"]
+__all__ = ["ESTIMATORS", "PermutationResult", "BootstrapResult", "permutation_test", "bootstrap_ci",
+           "permutations"]
 
 #: estimators the statistics accept
 ESTIMATORS = ("gcmi_cc", "gcmi_model_cd")
@@ -46,6 +52,7 @@ class PermutationResult:
 
     mi: observed MI, bits.  p_fwe: family-wise (max-statistic) p-value.  p_uncorrected:
     per-variable p-value.  null_max: (n_perm,) maximum MI over variables per permutation.
+    stratified: whether y was permuted within strata.
     """
 
     mi: np.ndarray
@@ -55,6 +62,7 @@ class PermutationResult:
     estimator: str
     n_perm: int
     seed: int | None
+    stratified: bool = False
 
     def significant(self, alpha: float = 0.05) -> np.ndarray:
         """Boolean mask of variables with family-wise p < alpha."""
@@ -100,6 +108,40 @@ def _permutations(rng, n, count):
     return np.stack([rng.permutation(n) for _ in range(count)])
 
 
+def permutations(n: int, count: int, rng: np.random.Generator, *, strata=None) -> np.ndarray:
+    """(count, n) int64 rows, each a uniformly random permutation ``perm`` of ``0..n-1``; ``y[perm]``
+    is y permuted.  With ``strata`` (n,) labels, ``strata[perm] == strata`` in every row: each sample
+    receives the value of a random sample of its own stratum (uniform over the within-stratum
+    permutations, independently per stratum and per row).
+
+    Without strata the rows are ``rng.permutation(n)`` (the stream :func:`permutation_test` has
+    always used); with strata, sorting ``2 code + u`` (``code`` the stratum's index, ``u`` uniform in
+    [0, 1); the factor 2 keeps strata apart even where ``code + u`` would round up to ``code + 1``)
+    orders the samples by stratum and at random within it, and writing that order onto the
+    stratum-sorted positions maps each stratum onto itself.
+    """
+    if strata is None:
+        return _permutations(rng, n, count).astype(np.int64)
+    code = np.unique(np.asarray(strata), return_inverse=True)[1].reshape(-1)
+    if code.size != n:
+        raise ValueError(f"permutations: strata has {code.size} labels for {n} samples; expected one label per "
+                         f"sample")
+    slots = np.argsort(code, kind="stable")
+    out = np.empty((count, n), np.int64)
+    out[:, slots] = np.argsort(2.0 * code[None, :] + rng.random((count, n)), axis=1)
+    return out
+
+
+def _check_strata(strata, n: int, who: str):
+    if strata is None:
+        return None
+    s = np.asarray(strata)
+    if s.ndim != 1 or s.size != n:
+        raise ValueError(f"{who}: strata must be one label per sample, shape ({n},); got shape {s.shape}. Pass "
+                         f"e.g. the identity of each sample, or None to permute across all samples")
+    return s
+
+
 def _null_cc_shared(cx, cy, perms, bias):
     """MI (bits) of copula-normalised cx (V, dx, n) with cy (dy, n) permuted, shape (B, V)."""
     n_vars, dx, n = cx.shape
@@ -119,12 +161,13 @@ def _null_cc_shared(cx, cy, perms, bias):
 
 
 def permutation_test(x, y, *, estimator: str = "gcmi_cc", Ym=None, n_perm: int = 1000,
-                     seed: int | None = None, batch: int = 64,
+                     seed: int | None = None, batch: int = 64, strata=None,
                      chunk_bytes: int = mass.DEFAULT_CHUNK_BYTES) -> PermutationResult:
     """Permutation test of MI for every variable with max-statistic FWE control.
 
     See the module docstring for the p-value formulas.  ``batch`` permutations are
-    evaluated at once (for a shared continuous y, as one matrix product).
+    evaluated at once (for a shared continuous y, as one matrix product).  ``strata``
+    (n_samples,) labels restrict the permutations to within each stratum (:func:`permutations`).
     """
     who = "permutation_test"
     _check_common(estimator, Ym, seed, who)
@@ -133,6 +176,7 @@ def permutation_test(x, y, *, estimator: str = "gcmi_cc", Ym=None, n_perm: int =
     mi = _estimate(estimator, x, y, Ym, chunk_bytes)  # validates and warns once
     x3 = mass._as_x(x, "x", who)
     n = x3.shape[-1]
+    strata = _check_strata(strata, n, who)
     cx = mass._copnorm_nd(x3, chunk_bytes)[0]
     if estimator == "gcmi_cc":
         y, shared = mass._as_other(y, "y", who, x3.shape[0])
@@ -154,21 +198,21 @@ def permutation_test(x, y, *, estimator: str = "gcmi_cc", Ym=None, n_perm: int =
     rng = np.random.default_rng(seed)
     null_max, n_ge = np.empty(n_perm), np.zeros(mi.shape, dtype=np.int64)
     for start in range(0, n_perm, batch):
-        nul = null(_permutations(rng, n, min(batch, n_perm - start)))
+        nul = null(permutations(n, min(batch, n_perm - start), rng, strata=strata))
         null_max[start:start + nul.shape[0]] = nul.max(axis=1)
         n_ge += np.count_nonzero(nul >= mi, axis=0)
     sorted_max = np.sort(null_max)
     n_max_ge = n_perm - np.searchsorted(sorted_max, mi, side="left")
     return PermutationResult(mi=mi, p_fwe=(1.0 + n_max_ge) / (n_perm + 1.0),
                              p_uncorrected=(1.0 + n_ge) / (n_perm + 1.0), null_max=null_max,
-                             estimator=estimator, n_perm=n_perm, seed=seed)
+                             estimator=estimator, n_perm=n_perm, seed=seed, stratified=strata is not None)
 
 
-def _reference_null(x, y, *, estimator, Ym, n_perm, seed) -> np.ndarray:
+def _reference_null(x, y, *, estimator, Ym, n_perm, seed, strata=None) -> np.ndarray:
     """Slow reference: the (n_perm, n_vars) null by rerunning the estimator on permuted y."""
     rng = np.random.default_rng(seed)
     n = np.asarray(x).shape[-1]
-    perms = _permutations(rng, n, n_perm)
+    perms = permutations(n, n_perm, rng, strata=strata)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*tied values")
         return np.stack([_estimate(estimator, x, np.asarray(y)[..., p], Ym, mass.DEFAULT_CHUNK_BYTES)

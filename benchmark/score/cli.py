@@ -31,20 +31,24 @@ log = logging.getLogger(__name__)
 @click.option("--n-boot-mi", type=click.IntRange(10), default=200, show_default=True,
               help="Bootstrap replicates for the information scores (each reruns the estimator).")
 @click.option("--n-perm", type=click.IntRange(19), default=1000, show_default=True,
-              help="Permutations for the MI nulls.")
+              help="Permutations for the MI nulls and the maps' family-wise threshold (within identity).")
+@click.option("--alpha", type=click.FloatRange(0, 0.5, min_open=True, max_open=True), default=0.05, show_default=True,
+              help="Significance level: shape reliance is reported only where I_shape + I_texture beats its "
+                   "permutation null at this level, and map vertices must pass the family-wise threshold.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every bootstrap and permutation draw.")
 @click.option("--batch-size", type=click.IntRange(1), default=128, show_default=True, help="Images per model call.")
 @click.option("--no-maps", is_flag=True, help="Skip the per-vertex MI maps.")
 @click.option("--no-layers", is_flag=True, help="Skip the hidden-layer profile.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
-def score_command(model_spec, probes, out, gallery, decision, allow_code, device, n_boot, n_boot_mi, n_perm, seed,
-                  batch_size, no_maps, no_layers, progress):
+def score_command(model_spec, probes, out, gallery, decision, allow_code, device, n_boot, n_boot_mi, n_perm, alpha,
+                  seed, batch_size, no_maps, no_layers, progress):
     """Score how much a model relies on face shape versus face texture.
 
     Runs the model on facegen probe sets (shape/texture morphs, cue-conflict hybrids, reverse
     correlation), decides identities, and writes OUT/scores.json (every number with its 95% bootstrap
-    interval, the probe manifests' and the model's sha256) and OUT/report.html with figures. The
-    summary table goes to stdout. Formulas: benchmark.score.metrics.
+    interval, the probe manifests' and the model's sha256, and warnings where a headline number
+    cannot be read as it stands) and OUT/report.html with figures. The summary table and the
+    warnings go to stdout. Formulas: benchmark.score.metrics.
     """
     from .adapters import ModelError, open_model
     from .decisions import DecisionError
@@ -61,7 +65,8 @@ def score_command(model_spec, probes, out, gallery, decision, allow_code, device
         gal = read_probe_set(gallery) if gallery else None
     except ProbeError as e:
         raise click.BadParameter(str(e), param_hint="--probe/--gallery") from None
-    settings = Settings(n_boot=n_boot, n_boot_mi=n_boot_mi, n_perm=n_perm, seed=seed, batch_size=batch_size,
+    settings = Settings(n_boot=n_boot, n_boot_mi=n_boot_mi, n_perm=n_perm, alpha=alpha, seed=seed,
+                        batch_size=batch_size,
                         maps=not no_maps, layers=not no_layers, progress=progress)
     try:
         result = score(model, sets, gallery=gal, rule=decision, settings=settings)

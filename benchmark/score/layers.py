@@ -13,8 +13,19 @@ For each exposed layer (reverse-correlation trials, N samples):
 4. pose invariance with ``gccmi_ccd(cn_id(X), cn_id(F), yaw level, Zm)``, which returns
    ``(I(X; F | pose), I_pooled)``: the information within each pose, averaged over poses with
    weights p(pose), and the information of the data pooled over poses (each pose copula-normalised
-   separately). ``pose_invariance = I_pooled / I(X; F | pose)``: about 1 when the layer codes the
-   feature the same way at every pose, towards 0 when the code changes with pose.
+   separately). With ``I_pooled`` clipped at 0::
+
+       pose_invariance = min(1, max(I_pooled, 0) / I(X; F | pose))     in [0, 1]
+
+   (None when ``I(X; F | pose) <= 0``: nothing to be invariant about): about 1 when the layer
+   codes the feature the same way at every pose, towards 0 when the code changes with pose. The
+   raw ratio exceeds 1 when pooling over poses adds information beyond the within-pose average
+   (estimation noise on weak information, or a code whose between-pose differences themselves
+   follow the feature); such a code is no more than fully invariant, so the ratio is clipped at 1
+   and ``I_pooled``, ``I_given_pose`` are reported beside it (their ratio is the unclipped value).
+   It is descriptive (no interval or test of its own), and a ratio of noise is noise: with the
+   bootstrap on (``n_boot > 0``) it is withheld (None, reason in ``pose_note_{shape,texture}``)
+   where the 95% interval of the layer's ``I_{shape,texture}`` reaches down to 0.
 
 Yaw is the pose factor (the probe presets vary yaw and pitch over the same levels); more than 12
 distinct yaw values are binned into 5 quantile bins. A pose class needs more samples than
@@ -28,9 +39,9 @@ import warnings
 import numpy as np
 
 from ..info import gccmi_ccd, mi_gg
-from .metrics import perturbation_features, within_copnorm
+from .metrics import _FEATURES, _RESPONSE, perturbation_features, within_copnorm
 
-__all__ = ["pool_activation", "top_components", "pose_levels", "layer_profile", "plot_profile"]
+__all__ = ["pool_activation", "top_components", "pose_levels", "pose_invariance", "layer_profile", "plot_profile"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +79,14 @@ def pose_levels(yaw: np.ndarray) -> tuple[np.ndarray, int]:
     return z, int(z.max() + 1)
 
 
+def pose_invariance(i_given_pose: float, i_pooled: float) -> float | None:
+    """``min(1, max(I_pooled, 0) / I(X; F | pose))`` in [0, 1]; None when ``I(X; F | pose) <= 0`` (module doc)."""
+    cmi, pooled = float(i_given_pose), float(i_pooled)
+    if not cmi > 0:
+        return None
+    return float(min(1.0, max(pooled, 0.0) / cmi))
+
+
 def _layer_boot(pcs: dict, fs, ft, ident, n_boot: int, level: float, seed: int) -> dict:
     """Cluster-bootstrap intervals (identities drawn with replacement, each draw its own group) of
     I(PCs; shape) and I(PCs; texture) per layer: {layer: {"shape": (lo, hi), "texture": (lo, hi)}}."""
@@ -75,9 +94,10 @@ def _layer_boot(pcs: dict, fs, ft, ident, n_boot: int, level: float, seed: int) 
 
     reps = {name: np.empty((n_boot, 2)) for name in pcs}
     for b, (idx, g) in enumerate(_clusters(ident, n_boot, np.random.default_rng(seed))):
-        f = [within_copnorm(fs[:, idx], g, seed=b + 1), within_copnorm(ft[:, idx], g, seed=b + 1)]
+        f = [within_copnorm(fs[:, idx], g, seed=(b + 1, _FEATURES)),
+             within_copnorm(ft[:, idx], g, seed=(b + 1, _FEATURES))]
         for name, x in pcs.items():
-            xb = within_copnorm(x[:, idx], g, seed=b + 1)[None]
+            xb = within_copnorm(x[:, idx], g, seed=(b + 1, _RESPONSE))[None]
             reps[name][b] = _mi_cn(xb, f[0])[0], _mi_cn(xb, f[1])[0]
     return reps
 
@@ -91,7 +111,7 @@ def layer_profile(acts: dict[str, np.ndarray], shape_delta, texture_delta, ident
 
     ident = np.asarray(identity)
     fs, ft = perturbation_features(shape_delta), perturbation_features(texture_delta)
-    feats = {"shape": within_copnorm(fs, ident), "texture": within_copnorm(ft, ident)}
+    feats = {c: within_copnorm(f, ident, seed=(0, _FEATURES)) for c, f in (("shape", fs), ("texture", ft))}
     z, zm = pose_levels(np.asarray(yaw, np.float64))
     counts = np.bincount(z, minlength=zm)
     out, pcs_all = [], {}
@@ -103,7 +123,7 @@ def layer_profile(acts: dict[str, np.ndarray], shape_delta, texture_delta, ident
             out.append(row)
             continue
         pcs_all[name] = pcs
-        x = within_copnorm(pcs, ident)
+        x = within_copnorm(pcs, ident, seed=(0, _RESPONSE))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*tied values")
             for c, f in feats.items():
@@ -115,7 +135,7 @@ def layer_profile(acts: dict[str, np.ndarray], shape_delta, texture_delta, ident
                     continue
                 cmi, pooled = gccmi_ccd(x, f, z, zm)
                 row[f"I_{c}_given_pose"], row[f"I_{c}_pooled"] = float(cmi), float(pooled)
-                row[f"pose_invariance_{c}"] = float(pooled / cmi) if cmi > 0 else None
+                row[f"pose_invariance_{c}"] = pose_invariance(cmi, pooled)
         out.append(row)
     if n_boot and pcs_all:
         reps = _layer_boot(pcs_all, fs, ft, ident, n_boot, level, seed)
@@ -124,6 +144,11 @@ def layer_profile(acts: dict[str, np.ndarray], shape_delta, texture_delta, ident
                 lo, hi = shifted_ci(reps[row["layer"]], [row["I_shape"], row["I_texture"]], level)
                 row["ci_I_shape"], row["ci_I_texture"] = [float(lo[0]), float(hi[0])], [float(lo[1]), float(hi[1])]
                 row["level"], row["n_boot"] = level, n_boot
+                for k, c in enumerate(("shape", "texture")):
+                    if row.get(f"pose_invariance_{c}") is not None and not lo[k] > 0:
+                        row[f"pose_invariance_{c}"] = None
+                        row[f"pose_note_{c}"] = (f"withheld: the {level:.0%} interval of I_{c} reaches 0 "
+                                                 f"({lo[k]:.3g} bits), so the ratio would be noise")
     return out
 
 
@@ -148,7 +173,7 @@ def plot_profile(profile: list[dict], path) -> None:
     a1.set_title("information per layer")
     a1.legend(fontsize=8)
     a2.axhline(1.0, color="grey", lw=0.8, ls=":")
-    a2.set_title("pose invariance = I_pooled / I(.|pose)")
+    a2.set_title("pose invariance = min(1, I_pooled / I(.|pose))")
     a2.legend(fontsize=8)
     for a in (a1, a2):
         a.tick_params(axis="x", rotation=45, labelsize=8)

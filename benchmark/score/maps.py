@@ -12,27 +12,45 @@ From reverse-correlation trials with shape and texture coefficient perturbations
 ``cn_id`` is the copula normalisation within identity (:mod:`.metrics`). The maps are signed-linear
 (GCMI): a vertex whose displacement matters in both directions alike does not show. Vertex normals
 are area-weighted sums of the adjacent triangle normals. Vertices that never move (a zero row) get
-MI 0 by definition. No correction for multiple comparisons is applied to the maps; they are drawn,
-not tested.
+MI 0 by definition and are not tested.
+
+**Family-wise test** (thousands of vertices, so the largest of them is large by chance alone): the
+maximum statistic of Nichols & Holmes (2002). The response is permuted within each identity
+(``cn_id(R)`` is unchanged by that, so the null keeps the identity structure), the same
+permutations for every vertex; with ``M_k = max_v MI_k[v]`` the map's maximum under permutation k::
+
+    p_fwe[v]    = (1 + #{k : M_k >= MI[v]}) / (n_perm + 1)
+    significant = p_fwe[v] <= alpha  <=>  MI[v] > threshold,
+    threshold   = the (m + 1)-th largest M_k,  m = floor(alpha (n_perm + 1)) - 1
+
+so on a map without any effect the chance that *any* vertex is significant is at most alpha.
+``threshold`` is +inf (nothing can be significant) when ``n_perm < 1 / alpha - 1``. For 1-D x and
+y the null MI is computed from the correlation, ``(-1/2 ln(1 - rho^2) - bias) / ln 2`` with the
+same bias term as ``mi_gg``, i.e. the same number ``mi_gg`` gives (:func:`vertex_test`; compared
+with :func:`vertex_information` in the tests).
 
 Drawing: the mean face seen from the front (+z towards the viewer, orthographic), front-facing
 triangles painted back to front, each coloured by the mean MI of its three vertices and shaded by
-its normal (light from the upper left) so that the face's form shows; the colour
-scale starts at 0, so slightly negative (bias-corrected) values show as 0.
+its normal (light from the upper left) so that the face's form shows; non-significant vertices
+count as 0, and triangles with no significant vertex are painted grey (shaded), so only what
+survives the family-wise test is coloured; the colour scale starts at 0.
 """
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..info import mass
-from .metrics import within_copnorm
+from ..info.gcmi import LN2
+from ..info.stats import permutations
+from .metrics import _RESPONSE, ALPHA, within_copnorm
 
-__all__ = ["MapError", "VertexMaps", "vertex_normals", "normal_displacement_basis", "luminance_basis",
-           "vertex_information", "vertex_maps", "draw_map"]
+__all__ = ["MapError", "VertexMaps", "MapTest", "vertex_normals", "normal_displacement_basis", "luminance_basis",
+           "vertex_information", "vertex_test", "vertex_maps", "draw_map"]
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +60,57 @@ class MapError(ValueError):
 
 
 @dataclass(frozen=True)
+class MapTest:
+    """Max-statistic permutation test of one map (module doc): ``mi`` (V,) bits; ``null_max``
+    (n_perm,) the map's maximum per within-identity permutation; ``threshold`` bits (MI above it is
+    significant; +inf when n_perm is too small for ``alpha``); ``p_fwe`` (V,) family-wise p-values
+    (1 for vertices that never move); ``significant`` (V,) bool."""
+
+    mi: np.ndarray
+    null_max: np.ndarray
+    threshold: float
+    p_fwe: np.ndarray
+    significant: np.ndarray
+    alpha: float
+    n_perm: int
+
+    def summary(self) -> dict:
+        m = self.mi
+        return {"max": float(m.max()), "mean": float(m.mean()), "argmax_vertex": int(np.argmax(m)),
+                "threshold": float(self.threshold) if math.isfinite(self.threshold) else None,
+                "n_significant": int(self.significant.sum()), "p_fwe_min": float(self.p_fwe.min()),
+                "null_max_median": float(np.median(self.null_max)), "alpha": self.alpha, "n_perm": self.n_perm,
+                "correction": "max-statistic permutation, FWE (Nichols & Holmes 2002); response permuted "
+                              "within identity"}
+
+
+@dataclass(frozen=True)
 class VertexMaps:
-    """``shape`` and ``texture`` (V,) per-vertex MI in bits; ``vertices`` (V, 3) mm and
-    ``triangles`` (F, 3) of the mean face they are drawn on; ``model`` the face model's name."""
+    """``shape`` and ``texture`` (V,) per-vertex MI in bits, ``shape_test`` / ``texture_test`` their
+    :class:`MapTest`; ``vertices`` (V, 3) mm and ``triangles`` (F, 3) of the mean face they are
+    drawn on; ``model`` the face model's name."""
 
     shape: np.ndarray
     texture: np.ndarray
     vertices: np.ndarray
     triangles: np.ndarray
     model: str
+    shape_test: MapTest | None = None
+    texture_test: MapTest | None = None
+
+    def masked(self, component: str) -> np.ndarray:
+        """(V,) MI with the non-significant vertices set to 0 (all of it when untested)."""
+        t = getattr(self, f"{component}_test")
+        m = getattr(self, component)
+        return m if t is None else np.where(t.significant, m, 0.0)
 
     def summary(self) -> dict:
         out = {"model": self.model, "vertices": int(self.shape.size), "units": "bits"}
         for c in ("shape", "texture"):
+            t = getattr(self, f"{c}_test")
             m = getattr(self, c)
-            out[c] = {"max": float(m.max()), "mean": float(m.mean()), "argmax_vertex": int(np.argmax(m))}
+            out[c] = t.summary() if t is not None else {"max": float(m.max()), "mean": float(m.mean()),
+                                                         "argmax_vertex": int(np.argmax(m)), "tested": False}
         return out
 
 
@@ -85,7 +139,7 @@ def luminance_basis(model) -> np.ndarray:
 
 def vertex_information(response, delta, basis, identity, *, chunk: int = 2048) -> np.ndarray:
     """(V,) GCMI ``mi_gg(copnorm(delta @ basis[:, v]), cn_id(response))`` bits, in chunks of vertices."""
-    rc = within_copnorm(np.asarray(response, np.float64), np.asarray(identity))[None]
+    rc = within_copnorm(np.asarray(response, np.float64), np.asarray(identity), seed=(0, _RESPONSE))[None]
     d = np.asarray(delta, np.float64)
     out = np.zeros(basis.shape[1])
     moving = np.flatnonzero(np.abs(basis).max(axis=0) > 0)
@@ -97,8 +151,54 @@ def vertex_information(response, delta, basis, identity, *, chunk: int = 2048) -
     return out
 
 
-def vertex_maps(model_ref: str, response, shape_delta, texture_delta, identity) -> VertexMaps:
-    """Shape and texture per-vertex MI maps on the probe design's face model ``model_ref``."""
+def vertex_test(response, delta, basis, identity, *, n_perm: int = 1000, alpha: float = ALPHA, seed: int = 0,
+                chunk: int = 1024, batch: int = 128) -> MapTest:
+    """Per-vertex MI (as :func:`vertex_information`) with the max-statistic permutation threshold
+    (module doc); the response is permuted within identity, the same ``n_perm`` permutations for
+    every vertex (seeded), evaluated as one matrix product per chunk of vertices and batch of
+    permutations."""
+    ident = np.asarray(identity)
+    rc = within_copnorm(np.asarray(response, np.float64), ident, seed=(0, _RESPONSE))
+    d = np.asarray(delta, np.float64)
+    n = rc.size
+    moving = np.flatnonzero(np.abs(basis).max(axis=0) > 0)
+    mi = np.zeros(basis.shape[1])
+    null_max = np.full(n_perm, -np.inf)
+    perms = permutations(n, n_perm, np.random.default_rng(seed), strata=ident)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*tied values")
+        for a in range(0, moving.size, chunk):
+            idx = moving[a:a + chunk]
+            x = mass.copnorm((d @ basis[:, idx]).T)  # (v, n), the same transform as vertex_information
+            mi[idx] = _mi_1d(x, rc[None])[:, 0]
+            for b in range(0, n_perm, batch):
+                nul = _mi_1d(x, rc[perms[b:b + batch]])
+                null_max[b:b + batch] = np.maximum(null_max[b:b + batch], nul.max(axis=0))
+    srt = np.sort(null_max)
+    k = int(math.floor(alpha * (n_perm + 1) + 1e-9)) - 1  # exceedances a significant vertex may have
+    threshold = float(srt[n_perm - 1 - k]) if 0 <= k < n_perm else math.inf  # the (k + 1)-th largest
+    p = (1.0 + n_perm - np.searchsorted(srt, mi, side="left")) / (n_perm + 1.0)
+    still = np.ones(mi.size, bool)
+    still[moving] = False
+    p[still] = 1.0
+    sig = p <= alpha
+    return MapTest(mi, null_max, threshold, p, sig, float(alpha), int(n_perm))
+
+
+def _mi_1d(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(V, B) bits: ``mi_gg(x_v, y_b, biascorrect=True, demeaned=True)`` of every row of the copula-
+    normalised x (V, n) with every row of y (B, n), from their correlation (module doc)."""
+    n = x.shape[1]
+    vx, vy = np.einsum("vn,vn->v", x, x), np.einsum("bn,bn->b", y, y)
+    rho2 = (x @ y.T) ** 2 / (vx[:, None] * vy[None, :])
+    with np.errstate(divide="ignore"):
+        return (-0.5 * np.log1p(-np.minimum(rho2, 1.0)) - mass._mi_bias(n, 1, 1)) / LN2
+
+
+def vertex_maps(model_ref: str, response, shape_delta, texture_delta, identity, *, n_perm: int = 1000,
+                alpha: float = ALPHA, seed: int = 0) -> VertexMaps:
+    """Shape and texture per-vertex MI maps on the probe design's face model ``model_ref``, each with
+    its max-statistic permutation test (:func:`vertex_test`)."""
     from facegen.model import load_model
 
     try:
@@ -111,13 +211,17 @@ def vertex_maps(model_ref: str, response, shape_delta, texture_delta, identity) 
                        f"probe records have {ds.shape[1]}/{dt.shape[1]}")
     sb = normal_displacement_basis(model)[: ds.shape[1]]
     tb = luminance_basis(model)[: dt.shape[1]]
-    return VertexMaps(vertex_information(response, ds, sb, identity), vertex_information(response, dt, tb, identity),
-                      np.asarray(model.mean_shape, np.float64), np.asarray(model.triangles), model.name)
+    ts = vertex_test(response, ds, sb, identity, n_perm=n_perm, alpha=alpha, seed=seed)
+    tt = vertex_test(response, dt, tb, identity, n_perm=n_perm, alpha=alpha, seed=seed + 1)
+    return VertexMaps(ts.mi, tt.mi, np.asarray(model.mean_shape, np.float64), np.asarray(model.triangles),
+                      model.name, ts, tt)
 
 
 def draw_map(vertices: np.ndarray, triangles: np.ndarray, values: np.ndarray, path, title: str,
-             vmax: float | None = None) -> None:
-    """PNG of ``values`` (V,) on the mesh seen from the front (+z), painter's order, with a colour bar."""
+             vmax: float | None = None, significant: np.ndarray | None = None) -> None:
+    """PNG of ``values`` (V,) on the mesh seen from the front (+z), painter's order, with a colour bar;
+    with ``significant`` (V,) bool, other vertices count as 0 and triangles without a significant
+    vertex are grey."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -131,10 +235,15 @@ def draw_map(vertices: np.ndarray, triangles: np.ndarray, values: np.ndarray, pa
     front, fu = t[keep][order], fn[keep][order] / np.linalg.norm(fn[keep][order], axis=1, keepdims=True)
     light = np.array([-0.35, 0.45, 1.0]) / np.linalg.norm([-0.35, 0.45, 1.0])
     shade = np.clip(fu @ light, 0.0, 1.0)
-    c = np.asarray(values, np.float64)[front].mean(axis=1)
-    norm = matplotlib.colors.Normalize(0.0, vmax if vmax else max(float(np.max(values)), 1e-6))
+    vals = np.asarray(values, np.float64)
+    if significant is not None:
+        vals = np.where(significant, vals, 0.0)
+    c = vals[front].mean(axis=1)
+    norm = matplotlib.colors.Normalize(0.0, vmax if vmax else max(float(np.max(vals)), 1e-6))
     cmap = matplotlib.colormaps["inferno"]
     rgb = cmap(norm(c))
+    if significant is not None:
+        rgb[~np.asarray(significant)[front].any(axis=1)] = (0.75, 0.75, 0.75, 1.0)
     rgb[:, :3] *= (0.3 + 0.7 * shade ** 2)[:, None]  # Lambert shading from the upper left: the form shows
     fig, ax = plt.subplots(figsize=(4, 4.6))
     pc = PolyCollection(v[front][:, :, :2], facecolors=rgb, edgecolors=rgb, linewidths=0.3)

@@ -15,7 +15,13 @@ distance under the model's prior).
       d50 = d_(j-1) + (P(d_(j-1)) - 0.5) / (P(d_(j-1)) - P(d_j)) * (d_j - d_(j-1))
 
   ``d_0`` when already ``P_c(d_0) < 0.5``; ``inf`` (reported as beyond the range) when P_c never
-  falls below 50% within the tested distances.
+  falls below 50% within the tested distances. d50 reads as a tolerance to the change only when
+  the unmorphed faces are recognised: each d50 carries ``accuracy_at_zero = P_c(0)``, and
+  ``low_accuracy_at_zero`` is true when ``P_c(0) < MIN_ACCURACY_AT_ZERO = 0.8`` (then at least a
+  fifth of the unmorphed faces are already misidentified, and d50 mixes that baseline failure
+  with the tolerance; below 0.5, d50 = 0 by definition). 0.8 is a fixed line, not one relative
+  to chance (1/K for K candidates): half-way between chance and 1 is barely above the 0.5
+  criterion itself for any K >= 3, too close to flag a d50 that cannot be read (:func:`accuracy_warning`).
 * **Shape bias** (cue conflict: the shape of identity i with the texture of identity j != i), the
   definition of Geirhos et al. (2019)::
 
@@ -27,17 +33,28 @@ distance under the model's prior).
 
       I_shape   = mi_gg(cn_id(R), cn_id([ds, |ds|]), biascorrect=True, demeaned=True)
       I_texture = mi_gg(cn_id(R), cn_id([dt, |dt|]), biascorrect=True, demeaned=True)
-      shape_reliance = I_shape / (I_shape + I_texture)
+      I_total   = I_shape + I_texture        (a sum of two MIs, not the joint I(R; shape, texture))
+      shape_reliance = max(I_shape, 0) / (max(I_shape, 0) + max(I_texture, 0))   in [0, 1],
+                       reported only when p_perm(I_total) <= alpha (default 0.05), else null
 
-  ``cn_id`` = ``copnorm`` within each identity (ties broken at random, seeded): this is
+  ``cn_id`` = ``copnorm`` within each identity (ties broken at random, seeded, with different
+  streams for the response and for the features: a shared order would turn ties in both, e.g. a
+  constant response and fixed-length perturbations, into perfect spurious dependence): this is
   ``gcmi_cc`` conditioned on identity, as the pooled value of ``gccmi_ccd`` (each class
   normalised on its own). The features are the signed coefficients (what a locally linear
   response sees) plus the perturbation's length (what a response that falls off in every
   direction away from the identity sees; GCMI on the signed coefficients alone is blind to that
-  symmetric dependence). Units: bits. GCMI is bias-corrected and may be slightly negative; it is
-  never clipped; it is a lower bound on the true MI (Gaussian copula). Perfect dependence gives
-  +inf. ``shape_reliance`` is NaN when ``I_shape + I_texture <= 0`` (no information either way).
-  Each MI has a permutation null (the response permuted across trials)::
+  symmetric dependence). Units: bits. GCMI is bias-corrected and may be slightly negative;
+  I_shape and I_texture are reported unclipped; it is a lower bound on the true MI (Gaussian
+  copula). Perfect dependence gives +inf. In ``shape_reliance`` each MI is clipped at 0 before
+  the ratio (a negative bias-corrected MI is "no information", and an unclipped ratio leaves
+  [0, 1]); it is NaN when both clipped MIs are 0. The ratio of two MIs that are both noise is
+  noise, so it is reported only when the information it divides is real: ``significant`` says
+  whether ``I_total`` beats its permutation null (``p_perm_total <= alpha``); when it does not,
+  ``value`` and ``ci`` are null and ``reason`` says why. Rank on ``shape_reliance`` only where
+  ``significant`` is true. Every MI has a permutation null, the response permuted *within each
+  identity* (the null keeps the identity structure; within-identity normalised data are
+  unchanged by it, so nothing is re-normalised), the same permutations for every MI::
 
       p_perm = (1 + #{k : I_null_k >= I}) / (n_perm + 1)
 * **Morph information**: ``I(cn_id(R); distance level)`` with ``mi_model_gd`` on the shape-only
@@ -48,8 +65,19 @@ independent). Counts use percentile intervals. Information replicates rerun the 
 the within-identity copula transform included, with each drawn identity as its own group (so
 resampling creates no ties); their percentile interval is shifted by the bootstrap's bias
 ``median(replicates) - estimate`` (:func:`shifted_ci`: repeated identities bias MI upwards).
-``shape_reliance`` takes the ratio of each replicate's pair, so its interval reflects their
-covariance. Replicates where a quantity is undefined (NaN) are left out of its percentiles.
+``shape_reliance`` takes the ratio of each replicate's pair after that shift, each clipped at 0
+(so its interval lies in [0, 1] and reflects their covariance). Replicates where a quantity is
+undefined (NaN) are left out of its percentiles. **Shape bias** is a crossed design (hybrid =
+shape donor x texture donor, each identity a donor of both kinds in many hybrids), so one-way
+resampling of shape donors misses the texture donors' variance: it uses the two-way
+*pigeonhole* bootstrap (Owen 2007, Ann. Appl. Stat. 1:2), shape donors and texture donors
+resampled independently with replacement and each hybrid weighted by the product of its two
+donors' multiplicities::
+
+      w_b(n) = W_b[shape_donor_n] * V_b[texture_donor_n],  W_b, V_b ~ Multinomial(I, 1/I) per factor
+      shape_bias_b = sum_n w_b(n) [decision = i] / sum_n w_b(n) ([decision = i] + [decision = j])
+
+Owen shows its variance is mildly conservative (it counts the cell-level term up to twice).
 """
 from __future__ import annotations
 
@@ -61,10 +89,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..info import copnorm, mass
+from ..info.stats import permutations
 
 __all__ = ["Estimate", "Curve", "MIResult", "d50", "retention_curve", "shape_bias", "perturbation_features",
            "within_copnorm", "information_scores", "morph_information", "coefficient_information", "percentile_ci",
-           "shifted_ci"]
+           "shifted_ci", "accuracy_warning", "MIN_ACCURACY_AT_ZERO", "ALPHA"]
+
+#: accuracy on the unmorphed faces below which d50 is flagged as unreadable (module doc)
+MIN_ACCURACY_AT_ZERO = 0.8
+#: significance level of the permutation tests behind ``shape_reliance`` and the vertex maps
+ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -116,14 +150,19 @@ def shifted_ci(reps: np.ndarray, estimate, level: float) -> tuple[np.ndarray, np
     samples bias the (sample-size) bias-corrected MI upwards, so raw percentiles can miss the
     estimate altogether; the shift keeps the bootstrap's spread and removes that bias.
     """
+    bias = _boot_bias(reps, estimate)
+    lo, hi = percentile_ci(reps, level)
+    return lo - bias, hi - bias
+
+
+def _boot_bias(reps: np.ndarray, estimate) -> np.ndarray:
+    """The bootstrap's bias ``median(finite reps) - estimate`` over axis 0; 0 where undefined."""
     r = np.asarray(reps, np.float64)
     est = np.asarray(estimate, np.float64)
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         bias = np.nanmedian(np.where(np.isfinite(r), r, np.nan), axis=0) - est
-    bias = np.where(np.isfinite(bias), bias, 0.0)
-    lo, hi = percentile_ci(r, level)
-    return lo - bias, hi - bias
+    return np.where(np.isfinite(bias), bias, 0.0)
 
 
 def d50(distances, p) -> float:
@@ -182,31 +221,53 @@ def retention_curve(correct, distance, cluster, *, component: str, n_boot: int =
     d50_reps = np.array([d50(ds, r) for r in reps])
     dlo, dhi = percentile_ci(d50_reps, level)
     value = d50(ds, p)
+    acc0 = float(p[0]) if ds[0] == 0 else None
     est = Estimate(value, float(dlo), float(dhi), level, n_boot,
                    {"beyond_range": bool(math.isinf(value)), "max_distance": float(ds[-1]),
-                    "ci_beyond_range": bool(math.isinf(dhi))})
+                    "ci_beyond_range": bool(math.isinf(dhi)), "accuracy_at_zero": acc0,
+                    "low_accuracy_at_zero": acc0 is not None and acc0 < MIN_ACCURACY_AT_ZERO})
     return Curve(component, ds, p, lo, hi, tot.sum(0).astype(np.int64), est)
+
+
+def accuracy_warning(accuracy_at_zero: float | None, n_candidates: int | None = None, *,
+                     threshold: float = MIN_ACCURACY_AT_ZERO) -> str | None:
+    """The warning that goes beside d50 when the unmorphed faces (distance 0) are recognised with
+    accuracy below ``threshold`` (module doc), or None; ``n_candidates`` K gives chance = 1/K."""
+    if accuracy_at_zero is None or accuracy_at_zero >= threshold:
+        return None
+    chance = f" (chance {1.0 / n_candidates:.3f} for {n_candidates} candidates)" if n_candidates else ""
+    note = ("d50 = 0 by definition, since retention starts below 0.5" if accuracy_at_zero < 0.5 else
+            "d50 mixes that baseline failure with the tolerance to shape and texture changes")
+    return (f"accuracy at distance 0 is {accuracy_at_zero:.3f}{chance}, below {threshold:g}: the model "
+            f"misidentifies many unmorphed faces, so d50_shape and d50_texture do not measure tolerance to "
+            f"change; {note}")
 
 
 def shape_bias(decision, shape_identity, texture_identity, *, n_boot: int = 1000, level: float = 0.95,
                seed: int = 0) -> Estimate:
-    """Cue-conflict shape bias #shape / (#shape + #texture), bootstrap over shape identities."""
+    """Cue-conflict shape bias #shape / (#shape + #texture) with a two-way (pigeonhole) bootstrap over
+    shape donors and texture donors resampled independently (module doc)."""
     dec, si, ti = (np.asarray(a, np.int64) for a in (decision, shape_identity, texture_identity))
     if np.any(si == ti):
         raise ValueError("shape_bias: some samples have the same shape and texture identity; cue-conflict "
                          "samples need two different identities")
     s, t = (dec == si).astype(float), (dec == ti).astype(float)
-    cl, ci = np.unique(si, return_inverse=True)
-    S, T = np.bincount(ci, s, cl.size), np.bincount(ci, t, cl.size)
-    w = _cluster_weights(cl.size, n_boot, np.random.default_rng(seed))
+    rows, ri = np.unique(si, return_inverse=True)
+    cols, ci = np.unique(ti, return_inverse=True)
+    S, T = np.zeros((rows.size, cols.size)), np.zeros((rows.size, cols.size))  # counts per (shape, texture) donor
+    np.add.at(S, (ri, ci), s)
+    np.add.at(T, (ri, ci), t)
+    rng = np.random.default_rng(seed)
+    wr, wc = _cluster_weights(rows.size, n_boot, rng), _cluster_weights(cols.size, n_boot, rng)
     with np.errstate(invalid="ignore", divide="ignore"):
         value = S.sum() / (S.sum() + T.sum())
-        reps = (w @ S) / (w @ S + w @ T)
+        num, den_t = ((wr @ S) * wc).sum(1), ((wr @ T) * wc).sum(1)
+        reps = num / (num + den_t)
     lo, hi = percentile_ci(reps, level)
     n = dec.size
     return Estimate(float(value), float(lo), float(hi), level, n_boot,
                     {"n_shape": int(s.sum()), "n_texture": int(t.sum()), "n_other": int(n - s.sum() - t.sum()),
-                     "n": int(n)})
+                     "n": int(n), "bootstrap": "two-way pigeonhole (shape donors x texture donors)"})
 
 
 def perturbation_features(delta) -> np.ndarray:
@@ -215,11 +276,13 @@ def perturbation_features(delta) -> np.ndarray:
     return np.vstack([d.T, np.linalg.norm(d, axis=1)[None]])
 
 
-def within_copnorm(x, groups, *, seed: int = 0) -> np.ndarray:
+def within_copnorm(x, groups, *, seed: int | tuple = 0) -> np.ndarray:
     """Copula-normalise each row of ``x`` (d, n) or (n,) separately within each group (n,).
 
-    Ties are broken at random (seeded), not by sample order: in a probe set the sample order
-    follows the probe condition, and a constant response would otherwise inherit it.
+    Ties are broken at random (seeded, ``numpy.random.default_rng(seed)``), not by sample order:
+    in a probe set the sample order follows the probe condition, and a constant response would
+    otherwise inherit it. Two variables whose ties must not be broken alike (a response and a
+    feature) need different seeds (:data:`_RESPONSE` / :data:`_FEATURES` streams).
     """
     x = np.asarray(x, np.float64)
     groups = np.asarray(groups)
@@ -231,6 +294,11 @@ def within_copnorm(x, groups, *, seed: int = 0) -> np.ndarray:
             warnings.filterwarnings("ignore", message=".*tied values")
             out[..., idx] = copnorm(x[..., idx])
     return out
+
+
+#: tie-breaking streams of :func:`within_copnorm`: ``seed=(replicate, _RESPONSE)`` for responses and
+#: activations, ``(replicate, _FEATURES)`` for the perturbation features
+_RESPONSE, _FEATURES = 1, 2
 
 
 @contextmanager
@@ -254,16 +322,19 @@ def _clusters(groups, n_boot, rng):
 
 @dataclass(frozen=True)
 class MIResult:
-    """``I_shape``, ``I_texture`` (bits) and ``shape_reliance``, each an :class:`Estimate`; the MI
-    estimates carry ``p_perm`` and ``null_q95`` (95th percentile of the permutation null) in extra."""
+    """``I_shape``, ``I_texture``, ``I_total = I_shape + I_texture`` (bits) and ``shape_reliance``,
+    each an :class:`Estimate`; the MI estimates carry ``p_perm`` and ``null_q95`` (95th percentile
+    of the within-identity permutation null) in extra, ``I_total`` and ``shape_reliance`` also
+    ``significant`` (``p_perm(I_total) <= alpha``); ``shape_reliance`` is NaN unless significant."""
 
     I_shape: Estimate
     I_texture: Estimate
+    I_total: Estimate
     shape_reliance: Estimate
 
     def to_dict(self) -> dict:
         return {"I_shape": self.I_shape.to_dict(), "I_texture": self.I_texture.to_dict(),
-                "shape_reliance": self.shape_reliance.to_dict()}
+                "I_total": self.I_total.to_dict(), "shape_reliance": self.shape_reliance.to_dict()}
 
 
 def _mi_cn(x, y) -> np.ndarray:
@@ -285,11 +356,12 @@ def _mi_one(x, y) -> float:
         return math.inf
 
 
-def _permuted(r: np.ndarray, n_perm: int, seed: int, batch: int = 64):
-    """Batches of permuted copies (B, n) of the 1-D ``r``, ``n_perm`` in all, from ``seed``."""
+def _permuted(r: np.ndarray, n_perm: int, seed: int, strata, batch: int = 64):
+    """Batches of copies (B, n) of the 1-D ``r``, each permuted within the ``strata`` (n,) (the
+    identities: :func:`benchmark.info.stats.permutations`), ``n_perm`` in all, from ``seed``."""
     rng = np.random.default_rng(seed)
     for a in range(0, n_perm, batch):
-        yield np.stack([r[rng.permutation(r.size)] for _ in range(min(batch, n_perm - a))])
+        yield r[permutations(r.size, min(batch, n_perm - a), rng, strata=strata)]
 
 
 def _p(null: np.ndarray, observed: float, n_perm: int) -> dict:
@@ -299,8 +371,9 @@ def _p(null: np.ndarray, observed: float, n_perm: int) -> dict:
 
 
 def _ratio(a, b):
-    """a / (a + b) elementwise; NaN where a + b <= 0; 1 (or 0) where only a (or b) is +inf."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    """max(a, 0) / (max(a, 0) + max(b, 0)) elementwise, in [0, 1]; NaN where both are <= 0 (or NaN);
+    1 (or 0) where only a (or b) is +inf."""
+    a, b = np.maximum(np.asarray(a, float), 0.0), np.maximum(np.asarray(b, float), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         s = a + b
         r = np.where(s > 0, a / np.where(s > 0, s, 1.0), np.nan)
@@ -309,36 +382,55 @@ def _ratio(a, b):
 
 
 def information_scores(response, shape_delta, texture_delta, identity, *, n_boot: int = 200, n_perm: int = 1000,
-                       level: float = 0.95, seed: int = 0) -> MIResult:
-    """I_shape, I_texture and shape_reliance of reverse-correlation trials (module doc), with
-    stratified bootstrap intervals and permutation nulls (the response permuted across trials)."""
+                       level: float = 0.95, alpha: float = ALPHA, seed: int = 0) -> MIResult:
+    """I_shape, I_texture, I_total and shape_reliance of reverse-correlation trials (module doc), with
+    identity-cluster bootstrap intervals and within-identity permutation nulls; shape_reliance only
+    where ``p_perm(I_total) <= alpha``."""
     r = np.asarray(response, np.float64)
     ident = np.asarray(identity)
     fs, ft = perturbation_features(shape_delta), perturbation_features(texture_delta)
-    rc, fsc, ftc = within_copnorm(r, ident), within_copnorm(fs, ident), within_copnorm(ft, ident)
+    rc = within_copnorm(r, ident, seed=(0, _RESPONSE))
+    fsc, ftc = within_copnorm(fs, ident, seed=(0, _FEATURES)), within_copnorm(ft, ident, seed=(0, _FEATURES))
     i_s, i_t = float(_mi_cn(rc[None], fsc)[0]), float(_mi_cn(rc[None], ftc)[0])
     reps = np.empty((n_boot, 2))
     with _quiet():
         for b, (idx, g) in enumerate(_clusters(ident, n_boot, np.random.default_rng(seed))):
-            rb = within_copnorm(r[idx], g, seed=b + 1)[None]
-            reps[b] = (_mi_cn(rb, within_copnorm(fs[:, idx], g, seed=b + 1))[0],
-                       _mi_cn(rb, within_copnorm(ft[:, idx], g, seed=b + 1))[0])
-    lo, hi = shifted_ci(reps, [i_s, i_t], level)
-    rel_lo, rel_hi = shifted_ci(_ratio(reps[:, 0], reps[:, 1]), _ratio(i_s, i_t), level)
+            rb = within_copnorm(r[idx], g, seed=(b + 1, _RESPONSE))[None]
+            reps[b] = (_mi_cn(rb, within_copnorm(fs[:, idx], g, seed=(b + 1, _FEATURES)))[0],
+                       _mi_cn(rb, within_copnorm(ft[:, idx], g, seed=(b + 1, _FEATURES)))[0])
+    est = np.array([i_s, i_t])
+    lo, hi = shifted_ci(reps, est, level)
+    tot_lo, tot_hi = shifted_ci(reps.sum(1), i_s + i_t, level)
     null = np.concatenate([np.stack([_mi_cn(rp, fsc), _mi_cn(rp, ftc)], axis=1)
-                           for rp in _permuted(rc, n_perm, seed + 1)])
-    n = {"n": int(r.size), "identities": int(np.unique(ident).size), "units": "bits"}
+                           for rp in _permuted(rc, n_perm, seed + 1, ident)])
+    n = {"n": int(r.size), "identities": int(np.unique(ident).size), "units": "bits",
+         "null": "response permuted within identity"}
+    total = {**_p(null.sum(1), i_s + i_t, n_perm), **n}
+    sig = bool(total["p_perm"] <= alpha)
+    total.update(significant=sig, alpha=alpha)
+    rel = {"significant": sig, "p_perm_total": total["p_perm"], "alpha": alpha,
+           "formula": "max(I_shape,0) / (max(I_shape,0) + max(I_texture,0)), if p_perm(I_total) <= alpha"}
+    if sig:
+        shifted = reps - _boot_bias(reps, est)  # each MI's replicates, shifted as for its own interval
+        rel_lo, rel_hi = percentile_ci(_ratio(shifted[:, 0], shifted[:, 1]), level)
+        reliance = Estimate(float(_ratio(i_s, i_t)), float(rel_lo), float(rel_hi), level, n_boot, rel)
+    else:
+        rel["reason"] = (f"not_significant: I_shape + I_texture = {i_s + i_t:.3g} bits is not above its "
+                         f"permutation null (p = {total['p_perm']:.3g} > alpha = {alpha:g}); the ratio of two "
+                         f"noise estimates is noise")
+        reliance = Estimate(math.nan, math.nan, math.nan, level, n_boot, rel)
     return MIResult(Estimate(i_s, lo[0], hi[0], level, n_boot, {**_p(null[:, 0], i_s, n_perm), **n,
                                                                 "features": int(fs.shape[0])}),
                     Estimate(i_t, lo[1], hi[1], level, n_boot, {**_p(null[:, 1], i_t, n_perm), **n,
                                                                 "features": int(ft.shape[0])}),
-                    Estimate(float(_ratio(i_s, i_t)), float(rel_lo), float(rel_hi), level, n_boot))
+                    Estimate(i_s + i_t, float(tot_lo), float(tot_hi), level, n_boot, total), reliance)
 
 
 def morph_information(response, distance, identity, *, n_boot: int = 200, n_perm: int = 1000, level: float = 0.95,
                       seed: int = 0) -> Estimate:
     """``mi_model_gd(cn_id(R), distance level, biascorrect, demeaned)`` in bits (``gcmi_model_cd``
-    on within-identity normalised R) with a stratified bootstrap and a permutation null."""
+    on within-identity normalised R) with an identity-cluster bootstrap and a permutation null
+    (R permuted within identity)."""
     r, ident = np.asarray(response, np.float64), np.asarray(identity)
     levels, y = np.unique(np.asarray(distance, np.float64), return_inverse=True)
     k = int(levels.size)
@@ -356,17 +448,21 @@ def morph_information(response, distance, identity, *, n_boot: int = 200, n_perm
             except ValueError:  # a distance level without variance in this replicate
                 reps[b] = np.nan
     lo, hi = shifted_ci(reps, value, level)
-    null = np.concatenate([mi(rp, y) for rp in _permuted(rc, n_perm, seed + 1)])
+    null = np.concatenate([mi(rp, y) for rp in _permuted(rc, n_perm, seed + 1, ident)])
     return Estimate(value, float(lo), float(hi), level, n_boot, {**_p(null, value, n_perm), "n": int(r.size),
-                                                                 "units": "bits"})
+                                                                 "units": "bits",
+                                                                 "null": "response permuted within identity"})
 
 
 def coefficient_information(response, delta, identity, *, n_perm: int = 1000, seed: int = 0) -> dict:
     """Per-coefficient MI ``mi_gg(copnorm(delta_k), cn_id(R))`` in bits with max-statistic FWE
-    p-values ``(1 + #{max_k null_k >= mi_k}) / (n_perm + 1)``: which modes the response follows."""
-    rc = within_copnorm(np.asarray(response, np.float64), np.asarray(identity))
+    p-values ``(1 + #{max_k null_k >= mi_k}) / (n_perm + 1)`` (R permuted within identity): which
+    modes the response follows."""
+    ident = np.asarray(identity)
+    rc = within_copnorm(np.asarray(response, np.float64), ident, seed=(0, _RESPONSE))
     x = copnorm(np.asarray(delta, np.float64).T)
     mi = _mi_cn(x, rc[None])
-    null_max = np.concatenate([[_mi_cn(x, row[None]).max() for row in rp] for rp in _permuted(rc, n_perm, seed)])
+    null_max = np.concatenate([[_mi_cn(x, row[None]).max() for row in rp]
+                               for rp in _permuted(rc, n_perm, seed, ident)])
     p = (1 + (null_max[None, :] >= mi[:, None]).sum(axis=1)) / (n_perm + 1)
     return {"mi": mi.tolist(), "p_fwe": p.tolist(), "n_perm": n_perm, "units": "bits"}

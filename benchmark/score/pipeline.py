@@ -6,9 +6,15 @@ Which scores are computed depends on the probe kinds present:
 
 * ``morph`` -> retention curves, d50_shape, d50_texture, morph information;
 * ``cue_conflict`` -> shape bias;
-* ``revcorr`` -> I_shape, I_texture, shape reliance, per-coefficient information, per-vertex maps
-  (:mod:`.maps`, when the face model loads), hidden-layer profile (:mod:`.layers`, when the model
-  exposes hidden layers).
+* ``revcorr`` -> I_shape, I_texture, I_total, shape reliance (only where I_total beats its
+  permutation null), per-coefficient information, per-vertex maps with their family-wise
+  threshold (:mod:`.maps`, when the face model loads), hidden-layer profile (:mod:`.layers`, when
+  the model exposes hidden layers).
+
+``scores["warnings"]`` lists what makes a headline number unreadable, each
+``{"code", "scores", "message"}``: ``low_accuracy_at_zero`` (the unmorphed faces are recognised
+below :data:`.metrics.MIN_ACCURACY_AT_ZERO`, so d50 does not measure tolerance) and
+``information_not_significant`` (shape reliance withheld).
 """
 from __future__ import annotations
 
@@ -36,14 +42,16 @@ SCORES_SCHEMA = "benchmark.scores/1"
 class Settings:
     """How scores are estimated: bootstrap replicates for counts (``n_boot``) and for information
     (``n_boot_mi``, each one reruns the estimator; the layer profile uses at most 100), permutations
-    for the nulls, interval ``level``, one ``seed`` for every random draw; ``maps`` / ``layers``
-    switch those analyses; ``layer_pcs`` principal components per layer; ``batch_size`` images per
-    model call."""
+    for the nulls (and for the maps' family-wise threshold), interval ``level``, significance level
+    ``alpha`` of the tests behind shape reliance and the maps, one ``seed`` for every random draw;
+    ``maps`` / ``layers`` switch those analyses; ``layer_pcs`` principal components per layer;
+    ``batch_size`` images per model call."""
 
     n_boot: int = 1000
     n_boot_mi: int = 200
     n_perm: int = 1000
     level: float = 0.95
+    alpha: float = metrics.ALPHA
     seed: int = 0
     batch_size: int = 128
     maps: bool = True
@@ -58,9 +66,12 @@ class Settings:
                 raise ValueError(f"Settings.{k}: expected an integer >= 1, got {v!r}")
         if not 0.5 <= self.level < 1:
             raise ValueError(f"Settings.level: expected a number in [0.5, 1), got {self.level!r}")
+        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 < self.alpha < 0.5:
+            raise ValueError(f"Settings.alpha: expected a significance level in (0, 0.5), got {self.alpha!r}")
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("n_boot", "n_boot_mi", "n_perm", "level", "seed", "layer_pcs")}
+        return {k: getattr(self, k) for k in ("n_boot", "n_boot_mi", "n_perm", "level", "alpha", "seed",
+                                              "layer_pcs")}
 
 
 @dataclass
@@ -105,6 +116,7 @@ def _decide(rule: str, classes, output: np.ndarray, ids, gallery_out) -> Decisio
 
 
 def _morph(probe, dec, s: Settings) -> tuple[dict, dict]:
+    """Retention, d50 (each with its own accuracy at distance 0), morph information, accuracy_at_zero."""
     ident = probe.identity
     comp, dist = probe.probe_field("component"), probe.probe_field("distance").astype(float)
     correct = dec.decision == ident
@@ -127,6 +139,21 @@ def _morph(probe, dec, s: Settings) -> tuple[dict, dict]:
     return out, arrays
 
 
+def _warnings(sc: dict, n_candidates: int) -> list[dict]:
+    """scores.json ``warnings`` (module doc) from the finished ``scores`` dict."""
+    out = []
+    msg = metrics.accuracy_warning(sc.get("accuracy_at_zero"), n_candidates)
+    if msg:
+        out.append({"code": "low_accuracy_at_zero", "scores": [k for k in ("d50_shape", "d50_texture") if k in sc],
+                    "threshold": metrics.MIN_ACCURACY_AT_ZERO, "accuracy_at_zero": sc["accuracy_at_zero"],
+                    "message": msg})
+    rel = sc.get("shape_reliance")
+    if isinstance(rel, dict) and rel.get("significant") is False:
+        out.append({"code": "information_not_significant", "scores": ["shape_reliance"],
+                    "p_perm_total": rel.get("p_perm_total"), "message": rel.get("reason", "")})
+    return out
+
+
 def _cue(probe, dec, s: Settings) -> dict:
     si, ti = probe.probe_field("shape_identity"), probe.probe_field("texture_identity")
     return {"shape_bias": metrics.shape_bias(dec.decision, si, ti, n_boot=s.n_boot, level=s.level,
@@ -139,7 +166,7 @@ def _revcorr(probe, dec, s: Settings, outputs: dict, model: ScoreModel) -> tuple
     ds, dt = probe.probe_field("shape_delta").astype(float), probe.probe_field("texture_delta").astype(float)
     resp = dec.response(ident)
     info = metrics.information_scores(resp, ds, dt, ident, n_boot=s.n_boot_mi, n_perm=s.n_perm, level=s.level,
-                                      seed=s.seed + 40)
+                                      alpha=s.alpha, seed=s.seed + 40)
     out = {**info.to_dict(),
            "coefficient_information": {
                "shape": metrics.coefficient_information(resp, ds, ident, n_perm=s.n_perm, seed=s.seed + 43),
@@ -150,7 +177,8 @@ def _revcorr(probe, dec, s: Settings, outputs: dict, model: ScoreModel) -> tuple
         from .maps import MapError, vertex_maps
 
         try:
-            maps = vertex_maps(probe.config.get("model", "embedded"), resp, ds, dt, ident)
+            maps = vertex_maps(probe.config.get("model", "embedded"), resp, ds, dt, ident, n_perm=s.n_perm,
+                               alpha=s.alpha, seed=s.seed + 45)
             arrays["maps"] = maps
             out["maps"] = maps.summary()
         except MapError as e:
@@ -233,4 +261,7 @@ def score(model: ScoreModel, probes: list[ProbeSet], *, gallery: ProbeSet | None
             scores["scores"].update(sc)
             arrays.update(ar)
         log.info("%s: scored %d samples (%s decisions) in %.1f s", p.name, len(p), rule, time.perf_counter() - t0)
+    scores["warnings"] = _warnings(scores["scores"], len(classes) if rule == "argmax" else len(ids))
+    for w in scores["warnings"]:
+        log.warning("%s", w["message"])
     return ScoreResult(scores, arrays)

@@ -8,23 +8,31 @@ scores.json layout::
                   "hidden_layers", "decision_rule"},
      "probes":   [{"name", "kind", "source", "manifest_sha256", "samples", "identities", "image_size"}],
      "gallery":  {...same fields...}                              (gallery decisions only)
-     "settings": {"n_boot", "n_boot_mi", "n_perm", "level", "seed", "layer_pcs"},
+     "settings": {"n_boot", "n_boot_mi", "n_perm", "level", "alpha", "seed", "layer_pcs"},
      "scores": {
         "retention": {"shape"|"texture": {"distances", "p_same_identity", "ci_low", "ci_high", "n", "d50"}},
-        "d50_shape", "d50_texture": {"value", "ci": [low, high], "level", "n_boot", "beyond_range", ...},
+        "d50_shape", "d50_texture": {"value", "ci": [low, high], "level", "n_boot", "beyond_range", ...,
+                                     "accuracy_at_zero", "low_accuracy_at_zero"},
         "accuracy_at_zero": float,
         "morph_information": {"I_shape_distance", "I_texture_distance": estimate + p_perm, null_q95},
-        "shape_bias": {"value", "ci", ..., "n_shape", "n_texture", "n_other", "n"},
+        "shape_bias": {"value", "ci", ..., "n_shape", "n_texture", "n_other", "n", "bootstrap"},
         "I_shape", "I_texture": {"value", "ci", ..., "p_perm", "null_q95", "n_perm", "units": "bits"},
-        "shape_reliance": {"value", "ci", ...},
+        "I_total": {"value" (= I_shape + I_texture), "ci", "p_perm", "null_q95", "significant", "alpha"},
+        "shape_reliance": {"value" (null unless significant), "ci", ..., "significant", "p_perm_total",
+                           "alpha", "reason" (when not significant)},
         "coefficient_information": {"shape"|"texture": {"mi": [...], "p_fwe": [...]}},
-        "maps": {"shape"|"texture": {"max", "mean", "argmax_vertex"}, "files": {...}},
+        "maps": {"shape"|"texture": {"max", "mean", "argmax_vertex", "threshold", "n_significant",
+                                     "p_fwe_min", "alpha", "n_perm"}, "files": {...}},
         "layers": [{"layer", "I_shape", "I_texture", "I_shape_given_pose", "I_shape_pooled",
-                    "pose_invariance_shape", ...}]},
+                    "pose_invariance_shape" (in [0, 1]), ...}]},
+     "warnings": [{"code", "scores", "message", ...}],
      "figures": {name: file}}
 
 Every estimate carries its interval; non-finite numbers are written as null (``beyond_range``
-says when d50 lies past the largest tested distance). No timestamps: equal inputs, equal bytes.
+says when d50 lies past the largest tested distance). ``warnings`` (also at the top of
+report.html and under the printed summary) says which headline numbers cannot be read as they
+stand: ``low_accuracy_at_zero`` (d50 of a model that misidentifies unmorphed faces) and
+``information_not_significant`` (shape reliance withheld). No timestamps: equal inputs, equal bytes.
 """
 from __future__ import annotations
 
@@ -35,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .metrics import MIN_ACCURACY_AT_ZERO
 from .pipeline import ScoreResult
 
 __all__ = ["write_report", "summary_rows", "format_summary", "draw_figures"]
@@ -65,6 +74,8 @@ def _plt():
 def _fmt(e: dict | None, digits: int = 3) -> str:
     if not e:
         return "-"
+    if e.get("significant") is False and e.get("value") is None:
+        return "n/a (not significant)"
     v, (lo, hi) = e.get("value"), e.get("ci", [None, None])
     nf = e.get("nonfinite", {})
     if v is None and "value" in nf:
@@ -87,21 +98,40 @@ def summary_rows(scores: dict) -> list[tuple[str, str, str]]:
         rows.append((f"retention_{c}@{r['distances'][-1]:g}",
                      _fmt({"value": r["p_same_identity"][-1], "ci": [r["ci_low"][-1], r["ci_high"][-1]]}),
                      "P(same identity) at the largest distance"))
+    if s.get("accuracy_at_zero") is not None:
+        low = s["accuracy_at_zero"] < MIN_ACCURACY_AT_ZERO
+        rows.append(("accuracy_at_zero", f"{s['accuracy_at_zero']:.3f}",
+                     "identity accuracy on unmorphed faces" + (f"; WARNING below {MIN_ACCURACY_AT_ZERO:g}: d50 "
+                                                               "unreadable" if low else "")))
     for k, note in (("d50_shape", "s.d.; retention falls to 50%"), ("d50_texture", "s.d."),
                     ("shape_bias", "cue conflict"), ("I_shape", "bits"), ("I_texture", "bits"),
-                    ("shape_reliance", "I_shape / (I_shape + I_texture)")):
+                    ("I_total", "bits; I_shape + I_texture"),
+                    ("shape_reliance", "max(I_shape,0) / (max(I_shape,0) + max(I_texture,0))")):
         if k in s:
             extra = f"; p_perm={s[k]['p_perm']:.3g}" if "p_perm" in s[k] else ""
+            if k == "shape_reliance" and "p_perm_total" in s[k]:
+                extra = (f"; I_total p_perm={s[k]['p_perm_total']:.3g}"
+                         + ("" if s[k].get("significant") else f" > alpha={s[k]['alpha']:g}: withheld"))
+            if k.startswith("d50") and s[k].get("low_accuracy_at_zero"):
+                extra = f"; WARNING accuracy at 0 = {s[k]['accuracy_at_zero']:.3f}"
             rows.append((k, _fmt(s[k]), note + extra))
+    maps = s.get("maps") or {}
+    for c in ("shape", "texture"):
+        m = maps.get(c)
+        if isinstance(m, dict) and "n_significant" in m:
+            thr = "inf" if m["threshold"] is None else f"{m['threshold']:.4g}"
+            rows.append((f"map_{c}", f"{m['n_significant']} of {maps['vertices']} vertices",
+                         f"FWE-significant (alpha={m['alpha']:g}, threshold {thr} bits, max {m['max']:.4g})"))
     return rows
 
 
 def format_summary(scores: dict) -> str:
-    """The summary table printed on stdout."""
+    """The summary table printed on stdout, then the warnings."""
     rows = [("score", "value [95% CI]", "note")] + summary_rows(scores)
     w = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows]
     lines.insert(1, "  ".join("-" * x for x in w))
+    lines += [f"WARNING ({x['code']}): {x['message']}" for x in scores.get("warnings", [])]
     return "\n".join(lines)
 
 
@@ -184,7 +214,11 @@ def draw_figures(result: ScoreResult, out: Path) -> dict[str, str]:
         for c in ("shape", "texture"):
             name = f"map_{c}.png"
             what = "displacement along the normal" if c == "shape" else "albedo luminance change"
-            draw_map(maps.vertices, maps.triangles, getattr(maps, c), out / name, f"MI(response; {what})")
+            test = getattr(maps, f"{c}_test")
+            sig = None if test is None else test.significant
+            title = f"MI(response; {what})" + ("" if test is None else f"\n{int(test.significant.sum())} "
+                                               f"FWE-significant vertices (alpha {test.alpha:g})")
+            draw_map(maps.vertices, maps.triangles, getattr(maps, c), out / name, title, significant=sig)
             figs[f"map_{c}"] = name
     if result.arrays.get("layers"):
         from .layers import plot_profile
@@ -202,8 +236,14 @@ def _html(scores: dict) -> str:
               "text-align:left}table{border-collapse:collapse}tr:nth-child(even){background:#f4f4f4}</style>"),
              "</head><body>", "<h1>Shape versus texture scores</h1>",
              (f"<p>Model: <code>{e(str(m['source']))}</code> ({e(m['kind'])}, {e(m['output_kind'])}, decisions by "
-              f"{e(m['decision_rule'])}), sha256 <code>{e(m['sha256'])}</code></p>"), "<h2>Summary</h2><table>",
-             "<tr><th>score</th><th>value [95% CI]</th><th>note</th></tr>"]
+              f"{e(m['decision_rule'])}), sha256 <code>{e(m['sha256'])}</code></p>")]
+    if scores.get("warnings"):
+        parts.append("<div class='warnings' style='border:2px solid #c60;background:#fff4e6;padding:0 1em'>"
+                     "<h2>Warnings</h2><ul>")
+        parts += [f"<li class='warning' id='warning-{e(x['code'])}'><b>{e(x['code'])}</b>: {e(x['message'])}</li>"
+                  for x in scores["warnings"]]
+        parts.append("</ul></div>")
+    parts += ["<h2>Summary</h2><table>", "<tr><th>score</th><th>value [95% CI]</th><th>note</th></tr>"]
     parts += [f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in summary_rows(scores)]
     parts.append("</table><h2>Probe sets</h2><table><tr><th>name</th><th>kind</th><th>samples</th>"
                  "<th>manifest sha256</th></tr>")
@@ -214,8 +254,10 @@ def _html(scores: dict) -> str:
                              "(bands: 95% bootstrap over identities).",
                 "information": "GCMI between the correct-identity response and the shape / texture perturbation.",
                 "coefficients": "GCMI per coefficient (max-statistic permutation FWE).",
-                "map_shape": "Per-vertex MI: displacement along the normal vs response, on the mean face.",
-                "map_texture": "Per-vertex MI: albedo luminance change vs response, on the mean face.",
+                "map_shape": "Per-vertex MI: displacement along the normal vs response, on the mean face; "
+                             "grey: not significant after the max-statistic family-wise correction.",
+                "map_texture": "Per-vertex MI: albedo luminance change vs response, on the mean face; "
+                               "grey: not significant after the max-statistic family-wise correction.",
                 "layers": "Hidden layers: MI of the top principal components with shape and texture features, "
                           "and pose invariance."}
     if scores.get("figures"):
