@@ -81,7 +81,9 @@ def main(argv=None) -> int:
     def step(*cmd: str) -> None:
         print("+", " ".join(cmd), flush=True)
         t0 = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, check=True)
+        # the CLIs of this checkout (cwd first on sys.path), not whichever copy is installed
+        entry = f"import sys; sys.argv[0] = {cmd[0]!r}; from {cmd[0]}.cli import main; main()"
+        subprocess.run([sys.executable, "-c", entry, *cmd[1:]], cwd=ROOT, check=True)
         commands.append({"command": " ".join(str(c) for c in cmd), "wall_s": round(time.perf_counter() - t0, 1)})
 
     step("facegen", "sample", "--out", str(work / "mini"), "--workers", str(a.workers))
