@@ -105,8 +105,8 @@ def main(argv=None) -> int:
             shutil.copyfile(f, a.out / f.name)
     report = run / "report"
     shutil.copyfile(report / "accuracy.md", a.out / "training-accuracy.md")
-    for f in sorted(report.glob("heatmap_test_*.png"))[:1]:
-        shutil.copyfile(f, a.out / f.name)
+    for f in sorted(report.glob("heatmap_test_*.png"), key=lambda f: "pitch_x_yaw" not in f.name)[:1]:
+        shutil.copyfile(f, a.out / f.name)  # the pose grid when there is one
     prov = {"schema": "facegen.reference-report/1", "commit": _git("rev-parse", "HEAD"), "dirty": bool(dirty),
             "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": _machine(),
             "software": _versions(), "commands": commands,
