@@ -139,8 +139,9 @@ def test_valid_submissions_scored_and_ranked(board):
     assert index.index("shape-only control") < index.index("tiny onnx") < index.index("texture-only control")
     assert "&gt; 4.00" in index  # d50 beyond the largest tested distance
     md = (site / "leaderboard.md").read_text()
-    assert md.count("\n") == 2 + 3 and "| 1 | shape-only control |" in md
-    assert (site / "models" / "shape-only-control.html").is_file()
+    assert md.count("\n") == 2 + 3 and "| 1 | shape\\-only control |" in md
+    slug = r["a-shape.zip"]["slug"]  # the entry's own identity: readable part and a hash of its file name
+    assert slug.startswith("a-shape-") and (site / "models" / f"{slug}.html").is_file()
 
 
 def test_hostile_submissions_rejected_with_their_message_beside_the_others(board):
@@ -163,13 +164,14 @@ def test_hostile_submissions_rejected_with_their_message_beside_the_others(board
 def test_unchanged_submissions_are_skipped_by_hash(board, probes):
     subs, site, _ = board
     dirs, _ = probes
-    before = (site / "results" / "a-shape.json").read_bytes()
+    slug = _by_entry(board[2])["a-shape.zip"]["slug"]
+    before = (site / "results" / f"{slug}.json").read_bytes()
     (subs / "c-texture-folder" / "README.md").write_text("changed")  # a new file: new hash, rescored
     again = _by_entry(run_leaderboard(subs, site, dirs, settings=SETTINGS, timeout_s=120, memory_mb=3072))
     assert again["a-shape.zip"]["skipped"] and again["b-escape.zip"]["skipped"]
     assert not again["c-texture-folder"]["skipped"] and again["c-texture-folder"]["status"] == "scored"
     assert not again["f-liar.zip"]["skipped"]  # failures are retried
-    assert (site / "results" / "a-shape.json").read_bytes() == before
+    assert (site / "results" / f"{slug}.json").read_bytes() == before
     assert (site / "index.html").read_text().count('<tr><td data-v="') == 3
 
 

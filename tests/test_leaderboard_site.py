@@ -26,7 +26,9 @@ def test_ranking_and_markdown():
     ranked = rank_entries(_entries())
     assert [e["model"] for e in ranked][:2] == ["shape-only control", "ResNet-10 (reference)"]
     md = markdown_table(ranked)
-    assert md.count("\n") == 2 + 3 and "texture <b>only</b> \\| control" in md and "0.970 [0.960, 0.980]" in md
+    assert md.count("\n") == 2 + 3 and "0.970 [0.960, 0.980]" in md
+    assert "texture &lt;b&gt;only&lt;/b&gt; \\| control" in md and "<b>" not in md  # escaped, never raw HTML
+    assert "| ResNet\\-10 \\(reference\\) |" in md
 
 
 def test_pages_escape_html(tmp_path):

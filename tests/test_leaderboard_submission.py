@@ -86,10 +86,18 @@ def test_embedding_submission_needs_a_gallery(tmp_path):
 
 
 def test_onnx_payload(tmp_path):
+    from onnx import TensorProto, helper
+
     meta = {**META, "payload": "model.onnx"}
-    s = load_submission(_zip(tmp_path / "o.zip", {"model.onnx": b"\x08\x07rest"}, meta=meta))
-    assert s.onnx == b"\x08\x07rest" and s.outputs is None
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    model = helper.make_model(graph).SerializeToString()
+    s = load_submission(_zip(tmp_path / "o.zip", {"model.onnx": model}, meta=meta))
+    assert s.onnx == model and s.outputs is None
     assert "not an ONNX protobuf" in _problems(_zip(tmp_path / "p.zip", {"model.onnx": b"import os"}, meta=meta))
+    assert "not a readable ONNX protobuf" in _problems(_zip(tmp_path / "r.zip", {"model.onnx": b"\x08\x07rest"},
+                                                            meta=meta))
     assert "payload 'model.onnx' named in submission.json is missing" in _problems(
         _zip(tmp_path / "q.zip", _outs(), meta=meta))
 

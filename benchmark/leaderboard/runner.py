@@ -2,10 +2,13 @@
 
 :func:`run_leaderboard` takes each ``*.zip`` or folder in ``submissions_dir`` in name order:
 
-1. **skip** it when ``OUT/results/<slug>.json`` already records the same ``source_sha256`` (the
-   zip's bytes, or the folder's names, file types and bytes), the same probe manifests and the same
-   score settings, with status ``scored`` or ``rejected`` (both are deterministic; ``failed`` is
-   retried, as a timeout may be transient);
+1. **skip** it when ``OUT/results/<id>.json`` already records the same entry name, the same
+   ``source_sha256`` (the zip's bytes, or the folder's names, file types and bytes), the same probe
+   manifests and the same score settings, with status ``scored`` or ``rejected`` (both are
+   deterministic; ``failed`` is retried, as a timeout may be transient). ``id`` is
+   :func:`.site.entry_id` of the entry's file name: a readable slug plus a hash of the exact name,
+   the same whatever other entries exist, so a newcomer can never take over another entry's results
+   or page;
 2. **validate** it (:func:`.submission.load_submission` against the probe sets' keys); a problem
    gives status ``rejected`` with every message;
 3. **unpack** the validated files into a temporary folder (names already checked by
@@ -15,9 +18,13 @@
    limit (``timeout_s``; the whole process group is killed) and ``RLIMIT_AS`` (``memory_mb``);
    ONNX graphs run only there, in onnxruntime. A scorer error, a crash, a timeout or the memory
    limit gives status ``failed`` with its message; one submission never stops the others;
-5. **write** ``OUT/results/<slug>.json`` (schema ``benchmark.leaderboard-result/1``: status,
+5. **write** ``OUT/results/<id>.json`` (schema ``benchmark.leaderboard-result/1``: status,
    messages, hashes, submission.json, the whole scores.json) and the figures under
-   ``OUT/figures/<slug>/``.
+   ``OUT/figures/<id>/``.
+
+Anything that goes wrong with one entry (a name that is not UTF-8, a folder nested too deep, a
+path over PATH_MAX, results that cannot be written) gives that entry a ``rejected`` or ``failed``
+record with its message; the others go on. Messages have control characters as visible escapes.
 
 Then :func:`.site.render_site` draws the ranked table from the ``scored`` results (others are
 listed below it with their messages). :func:`site_metrics` maps scores.json onto the table's
@@ -39,10 +46,11 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from .._safe_text import printable
 from ..score import Settings, read_probe_set, render_gallery
 from ..score.adapters import file_sha256
-from .safezip import SubmissionError
-from .site import render_site
+from .safezip import SubmissionError, walk_folder
+from .site import entry_id, render_site, write_atomic
 from .submission import Submission, load_submission
 
 __all__ = ["RESULT_SCHEMA", "run_leaderboard", "score_submission", "site_metrics", "source_sha256"]
@@ -51,26 +59,30 @@ log = logging.getLogger(__name__)
 
 RESULT_SCHEMA = "benchmark.leaderboard-result/1"
 _SKIPPABLE = ("scored", "rejected")
+_SCORED_KEYS = ("submission", "submission_sha256", "scores", "figures")
 
 
 def source_sha256(path: str | Path) -> str:
-    """sha256 of a zip's bytes, or of a folder's sorted (name, type, bytes or link target) without following links."""
+    """sha256 of a zip's bytes, or of a folder's sorted (name, type, bytes or link target) without following
+    links, walked by :func:`.safezip.walk_folder` (bounded depth and path length; what it cannot walk is
+    hashed as its problem messages, so the hash is still a pure function of the folder)."""
     path = Path(path)
     if path.is_symlink():
-        return hashlib.sha256(b"L" + os.readlink(path).encode()).hexdigest()
+        return hashlib.sha256(b"L" + os.fsencode(os.readlink(path))).hexdigest()
     if path.is_file():
         return file_sha256(path)
     h = hashlib.sha256()
-    for p in sorted(path.rglob("*")):
-        rel = p.relative_to(path).as_posix().encode()
-        if p.is_symlink():
-            h.update(b"L" + rel + b"\0" + os.readlink(p).encode() + b"\0")
-        elif p.is_file():
-            h.update(b"F" + rel + b"\0" + bytes.fromhex(file_sha256(p)))
-        elif p.is_dir():
-            h.update(b"D" + rel + b"\0")
+    found, problems = walk_folder(path)
+    for rel, kind, p in found:
+        name = os.fsencode(rel)
+        if kind == "L":
+            h.update(b"L" + name + b"\0" + os.fsencode(os.readlink(p)) + b"\0")
+        elif kind == "F":
+            h.update(b"F" + name + b"\0" + bytes.fromhex(file_sha256(p)))
         else:
-            h.update(b"O" + rel + b"\0")
+            h.update(kind.encode() + name + b"\0")
+    for m in problems:
+        h.update(b"P" + m.encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()
 
 
@@ -143,13 +155,19 @@ def score_submission(sub: Submission, probe_dirs, report: Path, *, gallery_dir=N
             return [f"scoring exceeded the time limit of {timeout_s:g} s and was stopped"]
     if proc.returncode == 0:
         return []
+    # the unpacked files' temporary folder is no part of a message (and would change every run)
+    return [printable(m.replace(t + os.sep, "").replace(t, ".")) for m in _failure(proc.returncode, err, report,
+                                                                                    memory_mb)]
+
+
+def _failure(returncode: int, err: bytes, report: Path, memory_mb: int) -> list[str]:
     err_s = err.decode(errors="replace").strip()
     if (report / "error.json").is_file():
-        return json.loads((report / "error.json").read_text())["messages"]
+        return [str(m) for m in json.loads((report / "error.json").read_text())["messages"]]
     if any(w in err_s for w in ("MemoryError", "bad_alloc", "Failed to allocate", "Cannot allocate memory")):
         return [f"scoring ran out of the memory limit of {memory_mb} MiB (RLIMIT_AS)"]
-    tail = err_s.splitlines()[-1] if err_s else f"signal {-proc.returncode}" if proc.returncode < 0 else ""
-    return [(f"scoring failed (exit status {proc.returncode}): {tail}; it ran under a memory limit of {memory_mb} "
+    tail = err_s.splitlines()[-1] if err_s else f"signal {-returncode}" if returncode < 0 else ""
+    return [(f"scoring failed (exit status {returncode}): {tail}; it ran under a memory limit of {memory_mb} "
             f"MiB (RLIMIT_AS), which may be the cause")]
 
 
@@ -181,14 +199,11 @@ def site_metrics(scores: dict) -> dict:
     return out
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower().removesuffix(".zip")).strip("-") or "submission"
+_FIGURE = re.compile(r"^[A-Za-z0-9_.-]+\.png$")
 
 
 def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, allow_nan=False) + "\n")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(obj, indent=1, allow_nan=False) + "\n")
 
 
 def _process(entry: Path, slug: str, out: Path, keys: Mapping, base: dict, probe_dirs, gallery_dir,
@@ -197,14 +212,14 @@ def _process(entry: Path, slug: str, out: Path, keys: Mapping, base: dict, probe
     try:
         sub = load_submission(entry, probes=keys)
     except SubmissionError as e:
-        log.warning("%s: rejected (%s)", entry.name, "; ".join(e.problems))
+        log.warning("%s: rejected (%s)", printable(entry.name), "; ".join(e.problems))
         return {**rec, "status": "rejected", "messages": e.problems}
     rec.update(submission=sub.meta, submission_sha256=sub.sha256)
     report = Path(tempfile.mkdtemp(prefix="report-"))
     try:
-        msgs = score_submission(sub, probe_dirs, report, gallery_dir=gallery_dir, **limits)
+        msgs = [printable(m) for m in score_submission(sub, probe_dirs, report, gallery_dir=gallery_dir, **limits)]
         if msgs:
-            log.warning("%s: failed (%s)", entry.name, "; ".join(msgs))
+            log.warning("%s: failed (%s)", printable(entry.name), "; ".join(msgs))
             return {**rec, "status": "failed", "messages": msgs}
         scores = json.loads((report / "scores.json").read_text())
         scores["model"]["source"] = entry.name
@@ -213,12 +228,59 @@ def _process(entry: Path, slug: str, out: Path, keys: Mapping, base: dict, probe
         figs.mkdir(parents=True)
         names = []
         for name in scores.get("figures", {}).values():
+            if not (isinstance(name, str) and _FIGURE.match(name)):
+                raise ValueError(f"the scorer named a figure {printable(name)!r}, not a plain .png file name")
             shutil.copyfile(report / name, figs / name)
             names.append(f"figures/{slug}/{name}")
-        log.info("%s: scored", entry.name)
+        log.info("%s: scored", printable(entry.name))
         return {**rec, "status": "scored", "messages": [], "scores": scores, "figures": names}
     finally:
         shutil.rmtree(report, ignore_errors=True)
+
+
+def _entry(entry: Path, out: Path, keys: Mapping, base: dict, probe_dirs, gallery_dir, force: bool,
+           limits: dict) -> dict:
+    """One entry's record (written to ``OUT/results/<id>.json``), whatever the entry holds."""
+    slug = entry_id(entry.name)
+    base = {**base, "entry": entry.name, "slug": slug, "source_sha256": None}
+    path = out / "results" / f"{slug}.json"
+    try:
+        base["source_sha256"] = source_sha256(entry)
+        old = _old_record(path) if not force else {}
+        if old.get("status") in _SKIPPABLE and all(old.get(k) == base[k] for k in
+                                                   ("source_sha256", "probes", "settings", "entry")) \
+                and (old["status"] == "rejected" or all(k in old for k in _SCORED_KEYS)):
+            log.info("%s: unchanged since it was %s; skipped", printable(entry.name), old["status"])
+            return {**old, "skipped": True}
+        if entry.is_symlink():
+            rec = {**base, "status": "rejected", "messages": [(f"{printable(entry.name)} is a symbolic link; "
+                                                              "submissions are plain zips or folders")]}
+        else:
+            rec = _process(entry, slug, out, keys, base, probe_dirs, gallery_dir, **limits)
+    except SubmissionError as e:
+        rec = {**base, "status": "rejected", "messages": e.problems}
+    except OSError as e:  # retried next time: it may be the machine's, not the entry's
+        rec = {**base, "status": "failed", "messages": [printable(f"cannot read or unpack the entry ({e})")]}
+    except Exception as e:  # one submission never stops the others
+        log.exception("%s: unexpected error", printable(entry.name))
+        rec = {**base, "status": "failed", "messages": [printable(f"unexpected error: {type(e).__name__}: {e}")]}
+    try:
+        try:
+            _write_json(path, rec)
+        except ValueError as e:  # NaN or infinity in the scores (allow_nan=False)
+            rec = {**base, "status": "failed", "messages": [printable(f"its results cannot be saved as JSON ({e})")]}
+            _write_json(path, rec)
+    except OSError as e:
+        log.error("%s: %s not written (%s)", printable(entry.name), path, printable(e))
+    return {**rec, "skipped": False}
+
+
+def _old_record(path: Path) -> dict:
+    try:
+        old = json.loads(path.read_bytes()) if path.is_file() else {}
+    except (ValueError, RecursionError, OSError):
+        return {}
+    return old if isinstance(old, dict) else {}
 
 
 def run_leaderboard(submissions_dir: str | Path, out_site: str | Path, probe_dirs, *, gallery_dir=None,
@@ -227,7 +289,8 @@ def run_leaderboard(submissions_dir: str | Path, out_site: str | Path, probe_dir
     """Validate, score (skipping unchanged ones) and rank every submission; render the site in ``out_site``.
 
     Returns the result records (one per ``*.zip`` or folder in ``submissions_dir``, name order), each
-    as written to ``out_site/results/<slug>.json``. ``force`` rescores everything.
+    as written to ``out_site/results/<id>.json`` (``slug`` in the record: :func:`.site.entry_id` of its
+    file name). ``force`` rescores everything.
     """
     subs_dir, out = Path(submissions_dir), Path(out_site)
     settings = settings or Settings()
@@ -240,44 +303,19 @@ def run_leaderboard(submissions_dir: str | Path, out_site: str | Path, probe_dir
     if gallery is not None:
         manifests["gallery"] = gallery.manifest_sha256
     (out / "results").mkdir(parents=True, exist_ok=True)
-    records, seen = [], set()
+    base = {"schema": RESULT_SCHEMA, "probes": manifests, "settings": _settings_dict(settings)}
+    limits = dict(timeout_s=timeout_s, memory_mb=memory_mb, settings=settings, threads=threads)
+    records = []
     for entry in sorted(subs_dir.iterdir()):
         if not (entry.is_dir() or entry.suffix == ".zip") or entry.name.startswith("."):
-            log.warning("%s: not a submission (a .zip or a folder); ignored", entry.name)
+            log.warning("%s: not a submission (a .zip or a folder); ignored", printable(entry.name))
             continue
-        slug = _slug(entry.name)
-        while slug in seen:
-            slug += "-x"
-        seen.add(slug)
-        base = {"schema": RESULT_SCHEMA, "entry": entry.name, "slug": slug, "source_sha256": source_sha256(entry),
-                "probes": manifests, "settings": _settings_dict(settings)}
-        path = out / "results" / f"{slug}.json"
-        if not force and path.is_file():
-            try:
-                old = json.loads(path.read_text())
-            except ValueError:
-                old = {}
-            if old.get("status") in _SKIPPABLE and all(old.get(k) == base[k] for k in
-                                                       ("source_sha256", "probes", "settings", "entry")):
-                log.info("%s: unchanged since it was %s; skipped", entry.name, old["status"])
-                records.append({**old, "skipped": True})
-                continue
-        if entry.is_symlink():
-            rec = {**base, "status": "rejected", "messages": [(f"{entry.name} is a symbolic link; submissions are "
-                                                              "plain zips or folders")]}
-        else:
-            try:
-                rec = _process(entry, slug, out, keys, base, probe_dirs, gallery_dir, timeout_s=timeout_s,
-                               memory_mb=memory_mb, settings=settings, threads=threads)
-            except Exception as e:  # one submission never stops the others
-                log.exception("%s: unexpected error", entry.name)
-                rec = {**base, "status": "failed", "messages": [f"unexpected error: {type(e).__name__}: {e}"]}
-        _write_json(path, rec)
-        records.append({**rec, "skipped": False})
+        records.append(_entry(entry, out, keys, base, probe_dirs, gallery_dir, force, limits))
     entries = [{"model": r["submission"]["model_name"], "authors": r["submission"]["authors"],
                 **{k: r["submission"][k] for k in ("paper_url", "code_url") if k in r["submission"]},
-                "metrics": site_metrics(r["scores"]), "figures": r["figures"],
-                "submission_sha256": r["submission_sha256"]} for r in records if r["status"] == "scored"]
+                "metrics": site_metrics(r["scores"]), "figures": r["figures"], "id": r["slug"],
+                "entry": r["entry"], "submission_sha256": r["submission_sha256"]}
+               for r in records if r["status"] == "scored"]
     others = [{"entry": r["entry"], "status": r["status"], "messages": r["messages"]}
               for r in records if r["status"] != "scored"]
     render_site(entries, out, not_ranked=others)

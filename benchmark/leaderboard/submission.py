@@ -26,24 +26,30 @@ Outputs files are the :mod:`benchmark.outputs` format and are checked with
 :func:`benchmark.outputs.parse_outputs`: against the probe sets' sample keys when ``probes`` is given,
 with ``len(classes)`` columns for logits, and one embedding width across every file.
 
-Nothing in a submission is unpickled or executed here; an ONNX payload is only checked to start like
-an ONNX protobuf until the maintainer scores it in onnxruntime, in a child process under a time and
-memory limit (:mod:`.runner`).
+``submission.json`` is at most :data:`MAX_META_BYTES`; NaN, Infinity and numbers too large to be
+finite are refused, and so is nesting too deep to parse; names and URLs must be printable UTF-8
+text (:func:`text_problems`). Nothing in a submission is unpickled or executed here; an ONNX payload
+is parsed (where the onnx package is installed) and refused if any tensor keeps its data in an
+external file, and is run only when the maintainer scores it in onnxruntime, in a child process
+under a time and memory limit (:mod:`.runner`).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..outputs import OutputsError, parse_outputs
-from .safezip import SubmissionError, read_submission_files
+from .._safe_text import unsafe_chars
+from ..outputs import MAX_ARRAY_BYTES, OutputsError, inflated_bytes, parse_outputs
+from .safezip import MAX_TOTAL_BYTES, SubmissionError, read_submission_files
 
-__all__ = ["PROBE_NAMES", "SCHEMA", "Submission", "SubmissionError", "load_submission", "required_outputs"]
+__all__ = ["MAX_META_BYTES", "PROBE_NAMES", "SCHEMA", "Submission", "SubmissionError", "load_submission",
+           "required_outputs", "text_problems"]
 
 SCHEMA = "facegen.submission/1"
 PROBE_NAMES = ("probe-morph", "probe-cue", "probe-revcorr")
@@ -53,6 +59,65 @@ _OPTIONAL = {"paper_url": str, "code_url": str, "description": str, "classes": l
 _PAYLOADS = ("outputs", "model.onnx")
 _EXTS = (".npz", ".safetensors")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TEXT_FIELDS = ("model_name", "contact", "licence", "paper_url", "code_url", "description")
+_PREPROCESSING = ("image_size", "mean", "std")
+MAX_META_BYTES = 2**20
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):
+        raise _NotFinite(f"the number {text[:40]} is too large to be finite")
+    return x
+
+
+def _finite_number(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:  # an int with hundreds of digits
+        return False
+
+
+def _no_constant(name: str):
+    raise _NotFinite(f"{name} is not a JSON number")
+
+
+def _read_meta(data: bytes):
+    """submission.json parsed: finite numbers only, at most :data:`MAX_META_BYTES`, any depth refused cleanly."""
+    if len(data) > MAX_META_BYTES:
+        raise SubmissionError([f"submission.json is {len(data)} bytes; at most {MAX_META_BYTES} allowed"])
+    try:
+        return json.loads(data, parse_float=_finite, parse_constant=_no_constant)
+    except _NotFinite as e:
+        raise SubmissionError([f"submission.json: {e}; every number must be finite (no NaN or Infinity)"]) from None
+    except RecursionError:
+        raise SubmissionError(["submission.json nests arrays or objects too deep to read; it is one flat object "
+                               "(see benchmark.leaderboard.submission)"]) from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SubmissionError([f"submission.json is not valid JSON ({e})"]) from None
+
+
+def text_problems(meta: dict) -> list[str]:
+    """Problems of submission.json's names, contact, licence, URLs and description: each must be printable
+    text, with no control characters (newlines only in the description) and no lone surrogates (text that
+    was not UTF-8, e.g. ``benchmark submit --name $'\\xff'``)."""
+    probs = []
+    fields = [(k, meta[k]) for k in _TEXT_FIELDS if isinstance(meta.get(k), str)]
+    fields += [(f"authors[{i}]", a) for i, a in enumerate(meta.get("authors") or []) if isinstance(a, str)]
+    for k, v in fields:
+        bad = unsafe_chars(v, allow="\n" if k == "description" else "")
+        if any(0xD800 <= int(c[2:], 16) <= 0xDFFF for c in bad):
+            probs.append(f"submission.json: {k} holds lone surrogates ({', '.join(bad)}), i.e. text that was not "
+                         f"UTF-8 (e.g. a name typed in a terminal with another encoding); write it as UTF-8")
+        elif bad:
+            probs.append(f"submission.json: {k} holds control characters ({', '.join(bad)}); " + (
+                "it must be printable text (newlines allowed)" if k == "description" else
+                "it must be one line of printable text"))
+    return probs
 
 
 @dataclass(frozen=True)
@@ -110,6 +175,9 @@ def _check_meta(meta) -> list[str]:
         probs.append("submission.json: model_name must be 1-100 characters")
     if not meta["authors"] or not all(isinstance(a, str) and a.strip() for a in meta["authors"]):
         probs.append("submission.json: authors must be a non-empty list of names")
+    elif len(meta["authors"]) > 100 or max(len(a) for a in meta["authors"]) > 200:
+        probs.append("submission.json: authors must be at most 100 names of at most 200 characters")
+    probs += text_problems(meta)
     if not _EMAIL.match(meta["contact"]):
         probs.append(f"submission.json: contact {meta['contact']!r} is not an e-mail address")
     for k in ("paper_url", "code_url"):
@@ -132,13 +200,19 @@ def _check_meta(meta) -> list[str]:
     if meta["payload"] not in _PAYLOADS:
         probs.append(f"submission.json: payload {meta['payload']!r}; allowed: {list(_PAYLOADS)}")
     pre = meta["preprocessing"]
+    unknown = sorted(set(pre) - set(_PREPROCESSING))
+    if unknown:
+        probs.append(f"submission.json: preprocessing has unknown field(s) {unknown}; allowed: {list(_PREPROCESSING)}")
     size = pre.get("image_size")
     if not isinstance(size, int) or isinstance(size, bool) or not 16 <= size <= 1024:
         probs.append("submission.json: preprocessing.image_size must be an integer in [16, 1024]")
     for k in ("mean", "std"):
         v = pre.get(k)
-        if not (isinstance(v, list) and len(v) == 3 and all(isinstance(x, (int, float)) for x in v)):
+        if not (isinstance(v, list) and len(v) == 3
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
             probs.append(f"submission.json: preprocessing.{k} must be three numbers (RGB)")
+        elif not all(_finite_number(x) for x in v):
+            probs.append(f"submission.json: preprocessing.{k} must be three finite numbers (no NaN or Infinity)")
         elif k == "std" and min(v) <= 0:
             probs.append("submission.json: preprocessing.std must be positive")
     return probs
@@ -167,16 +241,45 @@ def _check_outputs(files: dict[str, bytes], meta: dict, probes: dict | None, pro
                         f"run the model on every public probe set (benchmark submit does)")
     dim = len(meta["classes"]) if meta["output_kind"] == "logits" else None
     out: dict[str, tuple[list[str], np.ndarray]] = {}
+    budget = MAX_TOTAL_BYTES  # what every outputs file's arrays may take once read, together
     for name, f in found.items():
+        need = inflated_bytes(f, files[f])
+        if budget < need <= MAX_ARRAY_BYTES:  # over MAX_ARRAY_BYTES: parse_outputs refuses it with its own message
+            problems.append(f"{f}: its arrays unpack to {need} bytes, over what is left ({budget}) of the "
+                            f"{MAX_TOTAL_BYTES} bytes all outputs files may take together")
+            continue
         expected = None if probes is None else probes.get(name)
         try:
             out[name] = parse_outputs(f, files[f], expected_keys=expected, dim=dim)
+            budget -= need
         except OutputsError as e:
             problems += e.problems
     widths = {n: o.shape[1] for n, (_, o) in out.items()}
     if dim is None and len(set(widths.values())) > 1:
         problems.append(f"outputs/: embedding widths differ between probe sets {widths}; one model gives one width")
     return out
+
+
+def _onnx_problems(data: bytes) -> list[str]:
+    """External data (files beside the graph) is refused here already, where the onnx package is installed;
+    the scoring worker checks again (:func:`benchmark.score.adapters.onnx_external_data`) before onnxruntime
+    sees the graph."""
+    try:
+        import onnx
+    except ImportError:
+        return []
+    from ..score.adapters import onnx_external_data
+
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as e:  # protobuf's DecodeError and onnx's own errors share no base class
+        return [f"model.onnx is not a readable ONNX protobuf ({type(e).__name__}: {e})"]
+    ext = onnx_external_data(model)
+    if ext:
+        return [f"model.onnx: tensor(s) {ext[:5]} keep their data in external files; external data is refused "
+                "(a graph could read any file): embed every tensor in model.onnx "
+                "(onnx.save(model, path, save_as_external_data=False))"]
+    return []
 
 
 def load_submission(path: str | Path, *, probes: dict | None = None) -> Submission:
@@ -189,14 +292,11 @@ def load_submission(path: str | Path, *, probes: dict | None = None) -> Submissi
     """
     files = read_submission_files(path)
     h = hashlib.sha256()
-    for name in sorted(files):
+    for name in sorted(files):  # names checked: printable UTF-8
         h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     if "submission.json" not in files:
         raise SubmissionError(["submission.json is missing"])
-    try:
-        meta = json.loads(files["submission.json"])
-    except (ValueError, UnicodeDecodeError) as e:
-        raise SubmissionError([f"submission.json is not valid JSON ({e})"]) from None
+    meta = _read_meta(files["submission.json"])
     problems = _check_meta(meta)
     if problems:
         raise SubmissionError(problems)
@@ -213,6 +313,8 @@ def load_submission(path: str | Path, *, probes: dict | None = None) -> Submissi
         onnx = files["model.onnx"]
         if onnx[:1] != b"\x08":  # an ONNX ModelProto starts with field 1 (ir_version), varint
             problems.append("model.onnx is not an ONNX protobuf")
+        else:
+            problems += _onnx_problems(onnx)
     else:
         if not any(n.startswith("outputs/") for n in files):
             raise SubmissionError(problems + [("payload 'outputs' named in submission.json is missing: no outputs/ "

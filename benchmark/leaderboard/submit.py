@@ -19,7 +19,8 @@ import numpy as np
 
 from ..score import ModelError, open_model, read_probe_set, render_gallery
 from ..score.pipeline import collect_outputs
-from .submission import SCHEMA, load_submission
+from .safezip import SubmissionError
+from .submission import SCHEMA, load_submission, text_problems
 
 __all__ = ["DECLARED_BY_MODEL", "build_submission"]
 
@@ -59,6 +60,9 @@ def build_submission(model_spec: str, probe_dirs, out_zip: str | Path, meta: dic
     Raises :class:`benchmark.score.ModelError`, :class:`benchmark.score.ProbeError`, ValueError, or
     :class:`.SubmissionError` if the result would not validate.
     """
+    problems = text_problems({"authors": [], **meta})
+    if problems:  # before the model runs
+        raise SubmissionError(problems)
     model = open_model(model_spec, allow_code=allow_code, device=device)
     sets = [read_probe_set(d) for d in probe_dirs]
     if model.info.output_kind == "embedding":

@@ -3,7 +3,11 @@
 Sources, chosen by :func:`open_model` from the ``--model`` argument:
 
 * ``*.onnx`` — run in onnxruntime (CPU). Its declaration (below) comes from the ONNX metadata
-  entry ``benchmark.config`` (JSON) or, failing that, a sidecar ``MODEL.onnx.json``.
+  entry ``benchmark.config`` (JSON) or, failing that, a sidecar ``MODEL.onnx.json``. A graph with
+  any tensor whose data lives in an external file (``data_location: EXTERNAL``, anywhere: initializers,
+  sparse tensors, node attributes, subgraphs, functions) is refused unless ``allow_code`` (local,
+  trusted use): external data lets a graph read any file it names into its weights. The session is
+  made from the bytes that were checked.
   Outputs named like hidden layers (``stem``, ``layer1`` ... ``embedding``) are exposed as such.
 * a RUN folder of ``benchmark train`` (``config.json`` + ``model.safetensors``): the registered
   architecture is built and the weights are loaded (no code is unpickled); its declaration is
@@ -37,7 +41,10 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Preprocess", "ModelInfo", "ScoreModel", "ModelError", "open_model", "file_sha256", "OUTPUT_KINDS"]
+from .._safe_text import printable
+
+__all__ = ["Preprocess", "ModelInfo", "ScoreModel", "ModelError", "open_model", "file_sha256", "onnx_external_data",
+           "OUTPUT_KINDS"]
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +152,18 @@ def _declared(decl: dict, who: str, *, images: bool) -> tuple[str, tuple[int, ..
     return kind, classes, pre
 
 
+def _json_declaration(text, who: str) -> dict:
+    try:
+        decl = json.loads(text)
+    except RecursionError:
+        raise ModelError(f"{who}: the declaration nests too deep; it is one flat JSON object") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ModelError(printable(f"{who}: the declaration is not valid JSON ({e})")) from None
+    if not isinstance(decl, dict):
+        raise ModelError(f"{who}: the declaration must be a JSON object with output_kind, classes, preprocessing")
+    return decl
+
+
 def _check_layers(layers, available, who):
     bad = [n for n in layers if n not in available]
     if bad:
@@ -152,22 +171,70 @@ def _check_layers(layers, available, who):
 
 
 # ----------------------------------------------------------------------------------------- ONNX
-class OnnxModel(ScoreModel):
-    """An ONNX file run by onnxruntime on CPU; the first graph output is the model's output."""
+def onnx_external_data(model) -> list[str]:
+    """Names of every TensorProto in an ``onnx.ModelProto`` (loaded without external data) that keeps its
+    data in an external file: ``data_location == EXTERNAL`` or any ``external_data`` entry. Walks every
+    message of the model iteratively, so initializers, sparse tensors, attributes, subgraphs, functions
+    and training info are all covered."""
+    from google.protobuf.message import Message
+    from onnx import TensorProto
 
-    def __init__(self, path: Path, threads: int = 0) -> None:
+    found, stack = [], [model]
+    while stack:
+        msg = stack.pop()
+        if isinstance(msg, TensorProto) and (msg.data_location == TensorProto.EXTERNAL or len(msg.external_data)):
+            found.append(msg.name or "(unnamed)")
+        for fd, value in msg.ListFields():
+            if fd.type != fd.TYPE_MESSAGE:
+                continue
+            if isinstance(value, Message):
+                stack.append(value)
+            else:  # a repeated field (ONNX has no message-valued maps)
+                stack.extend(value)
+    return list(dict.fromkeys(found))
+
+
+def _onnx_bytes(path: Path, allow_external: bool) -> bytes:
+    """The file's bytes, after checking it parses and (unless ``allow_external``) names no external data."""
+    try:
+        import onnx
+    except ImportError:
+        raise ModelError(f"{path}: checking an ONNX graph needs the onnx package (pip install onnx)") from None
+    data = path.read_bytes()
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as e:  # protobuf's DecodeError and onnx's own errors share no base class
+        raise ModelError(printable(f"{path}: not a readable ONNX protobuf ({type(e).__name__}: {e})")) from None
+    ext = [] if allow_external else onnx_external_data(model)
+    if ext:
+        raise ModelError(printable(f"{path}: tensor(s) {ext[:5]} keep their data in external files; external data "
+                                   f"is refused (a graph could read any file): embed every tensor in the .onnx file "
+                                   f"(onnx.save(model, path, save_as_external_data=False))"))
+    return data
+
+
+class OnnxModel(ScoreModel):
+    """An ONNX file run by onnxruntime on CPU; the first graph output is the model's output.
+
+    External data is refused unless ``allow_external`` (see the module docstring)."""
+
+    def __init__(self, path: Path, threads: int = 0, *, allow_external: bool = False) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
-        self.sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        source = str(path) if allow_external else _onnx_bytes(path, allow_external=False)
+        try:
+            self.sess = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime's errors name op types and node names from the file
+            raise ModelError(printable(f"{path}: onnxruntime cannot load it ({type(e).__name__}: {e})")) from None
         meta = self.sess.get_modelmeta().custom_metadata_map
         side = path.with_name(path.name + ".json")
         if "benchmark.config" in meta:
-            decl = json.loads(meta["benchmark.config"])
+            decl = _json_declaration(meta["benchmark.config"], f"{path}: metadata 'benchmark.config'")
         elif side.is_file():
-            decl = json.loads(side.read_text())
+            decl = _json_declaration(side.read_bytes(), str(side))
         else:
             raise ModelError(f"{path}: declares nothing; add ONNX metadata 'benchmark.config' or a sidecar {side.name} "
                              f"with output_kind, classes and preprocessing (see benchmark.score.adapters)")
@@ -313,7 +380,7 @@ def open_model(spec: str, *, allow_code: bool = False, device: str = "cpu", thre
     if p.suffix == ".onnx":
         if not p.is_file():
             raise ModelError(f"--model {spec}: no such file")
-        return OnnxModel(p, threads)
+        return OnnxModel(p, threads, allow_external=allow_code)
     code = p.suffix in (".pt", ".ts", ".jit") or (":" in spec and not p.exists())
     if code and not allow_code:
         raise ModelError(f"--model {spec}: TorchScript files and module:callable run code; pass --allow-code to "
