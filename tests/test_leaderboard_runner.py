@@ -254,3 +254,15 @@ def test_embedding_submission_is_scored_against_the_rendered_gallery(probes, tmp
     assert r["status"] == "scored", r["messages"]
     assert r["scores"]["model"]["decision_rule"] == "gallery"
     assert r["scores"]["scores"]["shape_bias"]["value"] == pytest.approx(1.0)
+
+
+def test_site_metrics_keep_the_significance_and_accuracy_flags():
+    from benchmark.leaderboard.runner import site_metrics
+
+    scores = {"scores": {
+        "accuracy_at_zero": 0.31,
+        "shape_reliance": {"value": None, "ci": None, "significant": False, "p_perm_total": 0.4, "alpha": 0.05},
+        "d50_shape": {"value": 0.0, "ci": [0.0, 0.0], "low_accuracy_at_zero": True, "accuracy_at_zero": 0.31}}}
+    m = site_metrics(scores)
+    assert m["shape_reliance"] == {"value": None, "ci": None, "significant": False, "p_perm_total": 0.4}
+    assert m["d50_shape"]["low_accuracy_at_zero"] is True and m["accuracy"]["value"] == 0.31

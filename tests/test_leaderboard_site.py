@@ -31,6 +31,25 @@ def test_ranking_and_markdown():
     assert "| ResNet\\-10 \\(reference\\) |" in md
 
 
+def test_withheld_shape_reliance_ranks_below_reported_and_shows_its_p():
+    entries = _entries()
+    # a noise-level model: its ratio would top the table, but I_shape + I_texture did not beat the null
+    entries.append({"model": "noise", "authors": ["x"], "metrics": {
+        "accuracy": {"value": 0.31, "ci": None},
+        "d50_shape": {"value": 0.0, "ci": [0.0, 0.0], "low_accuracy_at_zero": True},
+        "shape_reliance": {"value": None, "ci": None, "significant": False, "p_perm_total": 0.42},
+        "I_shape": {"value": 0.001, "ci": [-0.01, 0.01]}}})
+    entries[0]["metrics"]["shape_reliance"]["significant"] = True
+    ranked = rank_entries(entries)
+    assert ranked[-1]["model"] == "noise"
+    md = markdown_table(ranked)
+    row = next(ln for ln in md.splitlines() if "| noise |" in ln)
+    assert "n.s. p = 0.42" in row and "0.00 [0.00, 0.00] !" not in row and "0.00 ! [0.00, 0.00]" in row
+    # a significant value is ranked on as before
+    entries[0]["metrics"]["shape_reliance"] = {"value": 0.99, "ci": [0.98, 1.0], "significant": True}
+    assert rank_entries(entries)[0]["model"] == "ResNet-10 (reference)"
+
+
 def test_pages_escape_html(tmp_path):
     render_site(_entries(), tmp_path)
     index = (tmp_path / "index.html").read_text()

@@ -177,7 +177,8 @@ def _abs(source) -> str:
 
 
 def _est(e: dict) -> dict:
-    keep = ("beyond_range", "ci_beyond_range", "max_distance", "nonfinite")
+    keep = ("beyond_range", "ci_beyond_range", "max_distance", "nonfinite", "significant", "p_perm",
+            "p_perm_total", "low_accuracy_at_zero")
     return {"value": e.get("value"), "ci": e.get("ci"), **{k: e[k] for k in keep if k in e}}
 
 

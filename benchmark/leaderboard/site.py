@@ -95,7 +95,10 @@ def _value(entry: dict, key: str):
 
 
 def rank_entries(entries: list[dict]) -> list[dict]:
-    """Entries sorted by (shape reliance desc, accuracy desc, name); each gets 'rank' and 'slug'.
+    """Entries sorted by (significant shape reliance desc, accuracy desc, name); each gets 'rank' and 'slug'.
+
+    Shape reliance counts only where scores.json reported it, i.e. where I_shape + I_texture beat its
+    permutation null (``significant`` not false); a withheld one ranks below every reported one.
 
     ``slug`` (the model page's name) is the entry's ``id`` when it has one (the leaderboard gives
     :func:`entry_id` of the entry's file name), else :func:`entry_id` of its model name and
@@ -103,6 +106,8 @@ def rank_entries(entries: list[dict]) -> list[dict]:
     """
     def key(e):
         sr, acc = _value(e, "shape_reliance"), _value(e, "accuracy")
+        if (e.get("metrics", {}).get("shape_reliance") or {}).get("significant") is False:
+            sr = None
         return (-(sr if sr is not None else -1e9), -(acc if acc is not None else -1e9), e["model"])
 
     out = []
@@ -151,7 +156,14 @@ def _sort_value(m: dict) -> str:
 
 
 def _text(m: dict | None, fmt: str) -> tuple[str, str | None]:
-    """(value text, '[low, high]' text or None) of one metric; ('–', None) when missing."""
+    """(value text, '[low, high]' text or None) of one metric; ('–', None) when missing, ('n.s.', 'p = ...')
+    when withheld as not significant; a d50 whose accuracy at distance 0 was low gets a trailing '!'."""
+    if m is not None and m.get("value") is None and m.get("significant") is False:
+        p = m.get("p_perm_total", m.get("p_perm"))
+        return "n.s.", (f"p = {float(p):.3g}" if isinstance(p, (int, float)) else None)
+    if m is not None and m.get("low_accuracy_at_zero"):
+        v, ci = _text({k: x for k, x in m.items() if k != "low_accuracy_at_zero"}, fmt)
+        return (v + " !" if v != "–" else v), ci
     if m is None or (m.get("value") is None and _sort_value(m) == ""):
         return "–", None
     ci = m.get("ci")
@@ -213,7 +225,10 @@ def _index_page(ranked: list[dict], shown: dict[str, str], title: str, not_ranke
                     f'<td class="name" data-v="{name}"><a href="models/{html.escape(e["slug"])}.html">{name}</a></td>'
                     + "".join(_cell(e, k, f) for k, _, f in COLUMNS) + "</tr>")
     body = (f"<h1>{_h(title)}</h1><p>{len(ranked)} models. Ranked by shape reliance "
-            "I_shape / (I_shape + I_texture); click a column to sort. Brackets: 95% bootstrap CI.</p>"
+            "max(I_shape, 0) / (max(I_shape, 0) + max(I_texture, 0)), reported only where I_shape + I_texture "
+            "beats its permutation null (n.s.: withheld, ranked below, with its p); then accuracy. "
+            "d50 marked !: accuracy at distance 0 was below 0.8, so the d50 says little. "
+            "Click a column to sort. Brackets: 95% bootstrap CI.</p>"
             f'<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
     if not_ranked:
         items = "".join(f"<li><b>{_h(r['entry'])}</b> ({_h(r['status'])}): {_h('; '.join(r['messages']))}</li>"
