@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from .._safe_text import safe_text
+
 __all__ = ["download_cmd", "datasheet_cmd", "datasets_group", "COMMANDS"]
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,26 @@ def _registry(path: str | None):
         raise click.BadParameter(str(e), param_hint="--registry") from None
 
 
+class _DeadlineType(click.ParamType):
+    """``auto`` or a number of seconds > 0."""
+
+    name = "auto|SECONDS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = float(value)
+        elif str(value).strip().lower() == "auto":
+            return "auto"
+        else:
+            try:
+                seconds = float(value)
+            except ValueError:
+                self.fail(f"{safe_text(repr(value), limit=60)}: expected 'auto' or a number of seconds > 0", param, ctx)
+        if not 0 < seconds < float("inf"):
+            self.fail(f"{safe_text(repr(value), limit=60)}: expected 'auto' or a number of seconds > 0", param, ctx)
+        return seconds
+
+
 @click.command("download")
 @click.argument("source", metavar="SOURCE")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to download the shards into.")
@@ -34,27 +56,47 @@ def _registry(path: str | None):
               help="Download only shards A..B-1 (after --split), in manifest order.")
 @click.option("--workers", type=click.IntRange(min=1, max=64), default=4, show_default=True,
               help="Parallel downloads.")
-@click.option("--verify", is_flag=True, help="Re-hash shards already in --out and fetch again any that differ.")
+@click.option("--verify", is_flag=True, help="Re-hash shards already in --out and fetch again any that differ (each old file stays "
+                   "until its new copy verifies).")
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
               help="Retries per shard after a dropped connection, timeout or 5xx answer.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              help="Seconds without data before a connection counts as dropped.")
+              help="Seconds any one connect or read may wait for data before the connection counts as dropped "
+                   "(and is retried).")
+@click.option("--deadline", type=_DeadlineType(), default="auto", show_default=True,
+              help="Limit for the whole command, in seconds, slow or trickling servers included. auto: 600 s for "
+                   "the manifest, then 600 s plus the bytes still to fetch at 256 KiB/s. When it passes the "
+                   "command fails; verified shards stay, partial files stay as NAME.part and a rerun resumes them.")
+@click.option("--replace", is_flag=True,
+              help="Allow replacing shards already in --out that this manifest lists with another size or sha256 "
+                   "(a new release into the same folder). Each old file stays until its replacement has been "
+                   "downloaded and verified. Without it such a download is refused before anything is fetched.")
 @click.option("--registry", "registry_path", type=click.Path(exists=True, dir_okay=False),
               help="A releases JSON file to resolve SOURCE names in (default: the built-in registry).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def download_cmd(source, out, split, shard_slice, workers, verify, retries, timeout, registry_path, quiet) -> None:
+def download_cmd(source, out, split, shard_slice, workers, verify, retries, timeout, deadline, replace, registry_path,
+                 quiet) -> None:
     """Download and verify the shards of a released dataset.
 
     SOURCE is a release name from `facegen datasets list`, a manifest URL (http, https, file,
     hf://datasets/OWNER/NAME[@REV]), a manifest file, or a dataset folder. Every shard is written
     as NAME.part, resumed after dropped connections, checked against the manifest's size and
-    sha256 and only then renamed; rerun the command to finish an interrupted download.
+    sha256 and only then renamed over NAME; rerun the command to finish an interrupted download.
+
+    The whole manifest is checked before anything is fetched: names must stay inside --out and
+    fit side by side (no file that another name needs as a folder, no names equal but for case,
+    within NAME_MAX and PATH_MAX, printable). Shards already in --out are kept; one that this
+    manifest lists with another size or sha256 than the manifest that put it there is replaced
+    only with --replace, and never before its replacement verifies. A Hugging Face token is sent
+    only to the host, port and scheme it was given for, and never over plain http to another
+    machine.
 
     \b
     Examples:
       facegen download https://example.org/facegen-mini/manifest.json --out data/mini
       facegen download hf://datasets/OWNER/facegen-mini --out data/mini --split test
       facegen download data/mini --out copy --verify
+      facegen download https://example.org/facegen-mini-v2/manifest.json --out data/mini --replace
     """
     from .download import DownloadError, UnsafeManifestError, download
 
@@ -70,15 +112,19 @@ def download_cmd(source, out, split, shard_slice, workers, verify, retries, time
             raise click.BadParameter(str(e), param_hint="SOURCE") from None
     try:
         res = download(source, out, split=split, shards=shard_slice, workers=workers, verify=verify,
-                       retries=retries, timeout=timeout, progress=not quiet, expected_manifest_sha256=expected)
+                       retries=retries, timeout=timeout, deadline=deadline, replace=replace, progress=not quiet,
+                       expected_manifest_sha256=expected)
     except UnsafeManifestError as e:
-        raise click.ClickException(f"refused: {e}") from None
+        raise click.ClickException(safe_text(f"refused: {e}", keep_newlines=True)) from None
     except DownloadError as e:
-        raise click.ClickException(str(e)) from None
+        raise click.ClickException(safe_text(e, keep_newlines=True)) from None
     except ValueError as e:
-        hint = "--split" if "--split" in str(e) else "--shards" if "--shards" in str(e) else "SOURCE"
-        raise click.BadParameter(str(e), param_hint=hint) from None
-    click.echo(f"{res.out}: {len(res.fetched)} shards fetched, {len(res.present)} already present"
+        msg = str(e)
+        hint = "--split" if "--split" in msg else "--shards" if "--shards" in msg else "--out" if "--out" in msg \
+            else "SOURCE"
+        raise click.BadParameter(safe_text(msg, keep_newlines=True), param_hint=hint) from None
+    replaced = f" ({len(res.replaced)} replaced)" if res.replaced else ""
+    click.echo(f"{res.out}: {len(res.fetched)} shards fetched{replaced}, {len(res.present)} already present"
                f"{' (re-hashed)' if verify else ''}; manifest sha256 {res.manifest.sha256}")
 
 

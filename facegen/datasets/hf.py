@@ -5,8 +5,12 @@ configured endpoint (``huggingface_hub.constants.ENDPOINT``, set by ``HF_ENDPOIN
 ``endpoint`` argument) and supplies the request headers (user agent, and the token of
 ``HF_TOKEN`` / ``huggingface-cli login`` when there is one). The bytes then travel through the
 same verified, resumable downloader as any https source, so shards on the Hub get the same
-size/sha256 checks, Range resume and retries. Redirects to another host (the Hub's CDN) drop the
-token. The Hub's own cache (``hf_hub_download``) is not used: shards land in the folder you choose.
+size/sha256 checks, Range resume and retries. The token goes only to the endpoint's own scheme,
+host and port, and never over plain http unless the endpoint is this machine
+(:func:`facegen.datasets.transport.credentials_allowed`): a redirect to another host (the Hub's
+CDN), to another port, or from https to http on the same host drops it, and an ``HF_ENDPOINT``
+of ``http://`` another machine gets no token at all. The Hub's own cache (``hf_hub_download``)
+is not used: shards land in the folder you choose.
 """
 from __future__ import annotations
 

@@ -3,8 +3,10 @@
 It serves an in-memory ``files`` table (URL path -> bytes), honours ``Range: bytes=A-[B]`` with
 206 answers, and on demand: drops the connection after N body bytes, flips a byte of the body,
 ignores Range (sends the whole file with 200), answers 500, or redirects one path prefix to
-another. Each fault is a per-path queue consumed one request at a time, so a test says exactly
-how many requests fail and how. Every request is logged in ``requests``.
+another, answers a chosen status and reason phrase, or trickles a response a byte at a time
+(the body only, or the status line and headers too). Each count or list fault is a per-path
+queue consumed one request at a time, so a test says exactly how many requests fail and how.
+Every request is logged in ``requests``. Given an ``ssl.SSLContext`` it serves https instead.
 
     with FaultyServer({"/d/manifest.json": b"..."}) as srv:
         srv.faults.fail["/d/a.tar"] = 2          # the next two GETs of /d/a.tar answer 500
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,13 +31,18 @@ class Faults:
     """Switches: ``fail[path]`` next N requests answer 500; ``drop[path]`` a list of byte counts, one
     per request, after which the connection is closed; ``corrupt[path]`` next N bodies get one byte
     flipped; ``ignore_range`` answer Range requests with the whole file; ``redirect`` maps a path
-    prefix to another URL prefix (302)."""
+    prefix to another URL prefix (302); ``status[path]`` answers every request with (code, reason
+    phrase), the phrase sent as given (escape sequences included); ``trickle[path]`` sends the body
+    one byte per that many seconds, ``trickle_head[path]`` the status line and headers as well."""
 
     fail: dict[str, int] = field(default_factory=dict)
     drop: dict[str, list[int]] = field(default_factory=dict)
     corrupt: dict[str, int] = field(default_factory=dict)
     ignore_range: bool = False
     redirect: dict[str, str] = field(default_factory=dict)
+    status: dict[str, tuple[int, str]] = field(default_factory=dict)
+    trickle: dict[str, float] = field(default_factory=dict)
+    trickle_head: dict[str, float] = field(default_factory=dict)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -72,6 +81,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+        if path in srv.faults.status:
+            code, reason = srv.faults.status[path]
+            self.send_response(code, reason)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self._take(srv.faults.fail, path):
             self.send_error(500, "injected failure")
             return
@@ -97,6 +112,10 @@ class _Handler(BaseHTTPRequestHandler):
             b = bytearray(body)
             b[len(b) // 2] ^= 0xFF
             body = bytes(b)
+        if path in srv.faults.trickle_head:
+            head = f"HTTP/1.0 {status} OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            self._trickle(head + body, srv.faults.trickle_head[path])
+            return
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Accept-Ranges", "bytes")
@@ -104,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{start + len(body) - 1}/{len(data)}")
         self.end_headers()
         if head:
+            return
+        if path in srv.faults.trickle:
+            self._trickle(body, srv.faults.trickle[path])
             return
         cut = self._take(srv.faults.drop, path)
         if cut is not None and cut is not True and cut < len(body):
@@ -120,14 +142,36 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def _trickle(self, data: bytes, seconds_per_byte: float) -> None:
+        """Send ``data`` one byte at a time until done, the client hangs up or the server stops."""
+        self.close_connection = True
+        for i in range(len(data)):
+            if self.server.stopping.is_set():
+                return
+            try:
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(seconds_per_byte)
+
 
 class FaultyServer(ThreadingHTTPServer):
-    """Serves ``files`` on 127.0.0.1 (a free port) from a background thread; a context manager."""
+    """Serves ``files`` on 127.0.0.1 (a free port) from a background thread; a context manager.
+
+    With ``ssl_context`` (a server-side ``ssl.SSLContext`` holding a certificate for 127.0.0.1) it
+    speaks https, and :attr:`base` starts with ``https://``.
+    """
 
     daemon_threads = True
 
-    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+    def __init__(self, files: dict[str, bytes] | None = None, *, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.scheme = "http"
+        if ssl_context is not None:
+            self.socket = ssl_context.wrap_socket(self.socket, server_side=True)
+            self.scheme = "https"
+        self.stopping = threading.Event()
         self.files: dict[str, bytes] = dict(files or {})
         self.faults = Faults()
         self.requests: list[dict] = []
@@ -136,7 +180,7 @@ class FaultyServer(ThreadingHTTPServer):
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -151,6 +195,7 @@ class FaultyServer(ThreadingHTTPServer):
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stopping.set()
         self.shutdown()
         self.server_close()
         if self._thread is not None:
