@@ -7,10 +7,10 @@ unchanged and nothing was added afterwards.
 import hashlib
 import importlib
 import json
-import os
 import shutil
 import ssl
 import subprocess
+import threading
 import unicodedata
 from pathlib import Path
 
@@ -130,10 +130,14 @@ def test_unknown_file_under_a_shard_name_needs_replace(server, tmp_path):
 @pytest.mark.parametrize("obstacle,match", [
     ("dir", "train-000002.tar exists and is not a regular file"),
     ("part-dir", "train-000002.tar.part exists and is not a regular file"),
+    ("manifest-dir", "manifest.json exists and is not a regular file"),
+    ("state-dir", "download.json exists and is not a regular file"),
 ])
 def test_folder_in_a_shards_way_is_refused_even_with_replace(server, tmp_path, obstacle, match):
+    """A folder where a shard, its temporary file or the download's own files go: never touched."""
     out = tmp_path / "out"
-    target = out / ("train-000002.tar" if obstacle == "dir" else "train-000002.tar.part")
+    target = out / {"dir": "train-000002.tar", "part-dir": "train-000002.tar.part", "manifest-dir": "manifest.json",
+                    "state-dir": ".facegen/download.json"}[obstacle]
     target.mkdir(parents=True)
     (target / "keep.txt").write_text("precious")
     before = _tree(out)
@@ -246,7 +250,18 @@ def test_manifest_over_the_size_cap_is_refused(server, good_out, monkeypatch):
 
 # ---------------------------------------------------------------- time limits
 
-SMALL = {f"train-{i:06d}.tar": bytes([65 + i]) * 40 for i in range(3)}  # a trickled one takes 8 s in full
+SMALL = {f"train-{i:06d}.tar": bytes([65 + i]) * 40 for i in range(3)}
+
+
+def _client_hung_up(server, path: str) -> bool:
+    """Whether the client cut the trickled response to ``path`` off (the server gives up only after
+    ``trickle_for`` = 10 s, ten times the deadline); waits for the server thread to notice."""
+    for _ in range(100):
+        ends = [t["end"] for t in server.trickled if t["path"] == path]
+        if ends:
+            return ends == ["client"]
+        threading.Event().wait(0.05)
+    return False
 
 
 def test_trickling_shard_hits_the_deadline_and_resumes_after(server, tmp_path):
@@ -255,7 +270,8 @@ def test_trickling_shard_hits_the_deadline_and_resumes_after(server, tmp_path):
     server.faults.trickle[f"/t/{slow}"] = 0.2  # 1 byte per 0.2 s: a per-read timeout of 5 s never fires
     out = tmp_path / "out"
     with pytest.raises(DeadlineExceeded) as ei:
-        download(url, out, deadline=1.0, workers=3, **FAST)
+        download(url, out, deadline=1.0, workers=3, retries=0, **FAST)
+    assert _client_hung_up(server, f"/t/{slow}")
     msg = str(ei.value)
     assert "the overall deadline of 1.0 s (--deadline) passed with 2 of 3 shards to fetch verified" in msg
     assert "partial files stay as NAME.part" in msg and "give a longer --deadline" in msg
@@ -276,14 +292,16 @@ def test_trickling_manifest_hits_the_deadline(server, tmp_path, fault):
     """Body or status line and headers a byte at a time: the deadline cuts the connection off."""
     getattr(server.faults, fault)["/d/manifest.json"] = 0.2
     with pytest.raises(DeadlineExceeded, match=r"manifest .*/d/manifest.json: the overall deadline of 1.0 s"):
-        download(server.url("/d/manifest.json"), tmp_path / "out", deadline=1.0, **FAST)
+        download(server.url("/d/manifest.json"), tmp_path / "out", deadline=1.0, retries=0, **FAST)
+    assert _client_hung_up(server, "/d/manifest.json")
     assert not (tmp_path / "out").exists()
 
 
 def test_cli_deadline_option(server, tmp_path):
     server.faults.trickle["/d/train-000000.tar"] = 0.2
     r = CliRunner().invoke(download_cmd, [server.url("/d/manifest.json"), "--out", str(tmp_path / "o"), "-q",
-                                          "--deadline", "1"])
+                                          "--deadline", "1", "--retries", "0"])
+    assert _client_hung_up(server, "/d/train-000000.tar")
     assert r.exit_code == 1 and "the overall deadline of 1.0 s (--deadline) passed" in r.output, r.output
     assert not (tmp_path / "o" / "train-000000.tar").exists()
     for bad in ("0", "-3", "soon", "inf"):

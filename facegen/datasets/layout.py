@@ -81,7 +81,7 @@ def check_names(rm: RemoteManifest, out: Path) -> None:
     case or Unicode normalisation (one file on macOS and Windows). Entries that are not objects
     with a string name are left to :func:`facegen.datasets.entries.check_entries` to word.
     """
-    root = Path(os.path.abspath(out))
+    root = Path(out).resolve()  # as safe_target joins it
     name_max, path_max = _fs_limits(root)
     names: dict[str, str] = {}  # folded name -> name
     dirs: dict[str, str] = {}  # folded folder -> a name inside it
@@ -179,6 +179,10 @@ def plan(entries: list[ShardEntry], out: Path, *, verify: bool, replace: bool) -
     prev = _previous_entries(out)
     root = Path(out).resolve()
     present, todo, conflicts, blocked = [], [], [], []
+    for own, kind in (("manifest.json", "file"), (".facegen", "folder"), (".facegen/download.json", "file")):
+        q = root / own  # the download's own files, written at the end
+        if os.path.lexists(q) and not (q.is_file() if kind == "file" else q.is_dir()):
+            blocked.append(f"{own} exists and is not a {'regular file' if kind == 'file' else 'folder'}")
     for e in entries:
         final = safe_target(out, e.name)
         why = _blocker(root, final)
@@ -206,7 +210,7 @@ def plan(entries: list[ShardEntry], out: Path, *, verify: bool, replace: bool) -
                         "stays until its replacement verifies)", e.name, "sha256" if size == e.bytes else "size")
             todo.append(e)
     if blocked:
-        raise ExistingDataError(f"{out}: {len(blocked)} shard path(s) are taken by something that is not a shard file: "
+        raise ExistingDataError(f"{out}: {len(blocked)} path(s) the download writes are taken by something else: "
                                 + "; ".join(blocked[:5]) + (f"; and {len(blocked) - 5} more" if len(blocked) > 5 else "")
                                 + ". Nothing was fetched or changed; move them away or choose another --out")
     if conflicts and not replace:

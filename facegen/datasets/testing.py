@@ -33,7 +33,9 @@ class Faults:
     flipped; ``ignore_range`` answer Range requests with the whole file; ``redirect`` maps a path
     prefix to another URL prefix (302); ``status[path]`` answers every request with (code, reason
     phrase), the phrase sent as given (escape sequences included); ``trickle[path]`` sends the body
-    one byte per that many seconds, ``trickle_head[path]`` the status line and headers as well."""
+    one byte per that many seconds, ``trickle_head[path]`` the status line and headers as well, for
+    at most ``trickle_for`` seconds before hanging up (so a client that fails to give up in time
+    fails a test in bounded time instead of stalling it)."""
 
     fail: dict[str, int] = field(default_factory=dict)
     drop: dict[str, list[int]] = field(default_factory=dict)
@@ -43,6 +45,7 @@ class Faults:
     status: dict[str, tuple[int, str]] = field(default_factory=dict)
     trickle: dict[str, float] = field(default_factory=dict)
     trickle_head: dict[str, float] = field(default_factory=dict)
+    trickle_for: float = 10.0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -143,17 +146,23 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def _trickle(self, data: bytes, seconds_per_byte: float) -> None:
-        """Send ``data`` one byte at a time until done, the client hangs up or the server stops."""
+        """Send ``data`` one byte at a time until done, the client hangs up, ``trickle_for`` passes or
+        the server stops; how it ended is logged in ``server.trickled``."""
         self.close_connection = True
+        srv, end, how, i = self.server, time.monotonic() + self.server.faults.trickle_for, "done", 0
         for i in range(len(data)):
-            if self.server.stopping.is_set():
-                return
+            if srv.stopping.is_set() or time.monotonic() > end:
+                how = "server"
+                break
             try:
                 self.wfile.write(data[i:i + 1])
                 self.wfile.flush()
             except OSError:
-                return
+                how = "client"
+                break
             time.sleep(seconds_per_byte)
+        with srv.lock:
+            srv.trickled.append({"path": self.path.split("?")[0], "sent": i, "end": how})
 
 
 class FaultyServer(ThreadingHTTPServer):
@@ -175,6 +184,7 @@ class FaultyServer(ThreadingHTTPServer):
         self.files: dict[str, bytes] = dict(files or {})
         self.faults = Faults()
         self.requests: list[dict] = []
+        self.trickled: list[dict] = []  # per trickled response: path, bytes sent, end: client/server/done
         self.lock = threading.Lock()
         self._thread: threading.Thread | None = None
 

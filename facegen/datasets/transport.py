@@ -66,8 +66,8 @@ class Deadline:
     """
 
     def __init__(self, seconds: float, how: str = "--deadline") -> None:
-        if not seconds > 0:
-            raise ValueError(f"deadline {seconds!r} s: expected a number of seconds > 0")
+        if not 0 < seconds < float("inf"):
+            raise ValueError(f"deadline {seconds!r} s: expected a finite number of seconds > 0")
         self.seconds, self.how = float(seconds), how
         self._at = time.monotonic() + self.seconds
         self._socks: weakref.WeakSet = weakref.WeakSet()
@@ -93,6 +93,7 @@ class Deadline:
             raise DeadlineExceeded(f"{doing}: the overall deadline of {self.describe()} passed")
 
     def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down when the limit passes (at once if it already has); held weakly."""
         with self._lock:
             if not self._fired:
                 self._socks.add(sock)
