@@ -9,7 +9,14 @@ printed is exactly what was received, and nothing is interpreted by the terminal
 """
 from __future__ import annotations
 
-__all__ = ["safe_text"]
+import re
+
+__all__ = ["UNSAFE_CHARS", "safe_text", "unsafe_chars"]
+
+#: What a *name* may not hold (checked by validators, which refuse rather than escape): C0 controls
+#: (tab and newline included), DEL, C1 controls, bidirectional embeddings, overrides and isolates
+#: (U+202A-U+202E, U+2066-U+2069), and the surrogate range (lone surrogates, i.e. bytes that were not UTF-8).
+UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _escape(ch: str) -> str:
@@ -37,3 +44,9 @@ def safe_text(text: object, *, keep_newlines: bool = False, limit: int | None = 
     if limit is not None and len(out) > limit:
         out = out[:max(limit - 3, 0)] + "..."
     return out
+
+
+def unsafe_chars(text: str, *, allow: str = "") -> list[str]:
+    """The distinct characters of :data:`UNSAFE_CHARS` in ``text`` (minus those in ``allow``), as ``U+XXXX``."""
+    found = dict.fromkeys(c for c in UNSAFE_CHARS.findall(text) if c not in allow)
+    return [f"U+{ord(c):04X}" for c in found]

@@ -26,7 +26,7 @@ import test_leaderboard_submission as ts
 from test_leaderboard_runner import SETTINGS, control_zip, onnx_zip, tiny_onnx
 from test_score_controls import PROBES, probe_sets
 
-from benchmark._safe_text import printable
+from facegen._safe_text import safe_text
 from benchmark.leaderboard import SubmissionError, load_submission
 from benchmark.leaderboard import site as site_mod
 from benchmark.leaderboard.cli import leaderboard_command, submit_command, validate_command
@@ -44,7 +44,7 @@ def _validate(path) -> str:
     res = CliRunner().invoke(validate_command, [str(path)])
     assert isinstance(res.exception, SystemExit) and res.exit_code == 1, (res.output, res.exception)
     assert "Traceback" not in res.output and "\x1b" not in res.output
-    res.output.encode("utf-8")  # printable: no lone surrogates either
+    res.output.encode("utf-8")  # safe_text: no lone surrogates either
     return res.output
 
 
@@ -226,7 +226,7 @@ def test_submit_with_a_name_that_is_not_utf8_stops_before_running_the_model(tmp_
                                          ("abc\u202edcba", "U+202E"), ("csi\x9b31m", "U+009B")])
 def test_control_characters_in_names_are_refused_and_never_printed_raw(tmp_path, value, char):
     out = _validate(_meta_zip(tmp_path / "s.zip", json.dumps({**ts.META, "model_name": value})))
-    assert f"model_name holds control characters ({char}); it must be one line of printable text" in out
+    assert f"model_name holds control characters ({char}); it must be one line of safe_text text" in out
     assert all(c not in out for c in "\x1b\x9b\u202e")
 
 
@@ -338,7 +338,7 @@ def test_zip_member_names_that_are_not_utf8_or_hold_control_characters(tmp_path)
     (tmp_path / "a.zip").write_bytes(_raw_zip(good + [_stored(b"README\xff.md", b"x", flags=0x800)]))
     assert "member name b'README\\xff.md' is flagged as UTF-8 but is not UTF-8" in _validate(tmp_path / "a.zip")
     (tmp_path / "b.zip").write_bytes(_raw_zip(good + [_stored(b"README\x1b[31m.md", b"x")]))
-    assert ("member 'README\\x1b[31m.md' has control characters (U+001B) in its name; names are printable UTF-8 "
+    assert ("member 'README\\x1b[31m.md' has control characters (U+001B) in its name; names are safe_text UTF-8 "
             "text") in _validate(tmp_path / "b.zip")
     inner = _raw_zip([_stored(b"keys\xff.npy", b"x", flags=0x800), _stored(b"outputs.npy", b"y")])
     assert "outputs/probe-cue.npz: not a readable npz (an array name is not UTF-8)" in _validate(
@@ -428,9 +428,9 @@ def test_the_site_is_written_atomically(tmp_path, monkeypatch):
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before  # no temp file left either
 
 
-def test_printable_escapes_what_could_drive_a_terminal():
-    assert printable("a\x1b[31mb\x9b\x7f\u202e\udcff\nok é") == "a\\x1b[31mb\\x9b\\x7f\\u202e\\udcff\\x0aok é"
-    assert printable(printable("\x1b")) == "\\x1b"
+def test_safe_text_escapes_what_could_drive_a_terminal():
+    assert safe_text("a\x1b[31mb\x9b\x7f\u202e\udcff\nok é") == "a\\x1b[31mb\\x9b\\x7f\\u202e\\udcff\\x0aok é"
+    assert safe_text(safe_text("\x1b")) == "\\x1b"
 
 
 # ----------------------------------------------------------------------------- the leaderboard run

@@ -8,7 +8,7 @@ import logging
 
 import click
 
-from .._safe_text import printable
+from facegen._safe_text import safe_text
 
 __all__ = ["leaderboard_command", "submit_command", "validate_command"]
 
@@ -52,14 +52,14 @@ def submit_command(model_spec, probes, gallery, out, model_name, authors, contac
         path = build_submission(model_spec, probes, out, meta, gallery_dir=gallery, batch_size=batch_size,
                                 allow_code=allow_code, device=device)
     except ModelError as e:
-        raise click.BadParameter(printable(e), param_hint="--model") from None
+        raise click.BadParameter(safe_text(e), param_hint="--model") from None
     except ProbeError as e:
-        raise click.BadParameter(printable(e), param_hint="--probe/--gallery") from None
+        raise click.BadParameter(safe_text(e), param_hint="--probe/--gallery") from None
     except SubmissionError as e:
         raise click.ClickException("the submission would be invalid: " + "; ".join(e.problems)) from None
     except ValueError as e:
-        raise click.UsageError(printable(e)) from None
-    click.echo(printable(path))
+        raise click.UsageError(safe_text(e)) from None
+    click.echo(safe_text(path))
 
 
 @click.command("validate")
@@ -79,16 +79,16 @@ def validate_command(submission, probes, gallery):
     try:
         sets = [read_probe_set(p) for p in probes] + ([read_probe_set(gallery)] if gallery else [])
     except ProbeError as e:
-        raise click.BadParameter(printable(e), param_hint="--probe/--gallery") from None
+        raise click.BadParameter(safe_text(e), param_hint="--probe/--gallery") from None
     keys = {("gallery" if gallery and p is sets[-1] else p.name): list(p.keys) for p in sets} or None
     try:
         sub = load_submission(submission, probes=keys)
     except SubmissionError as e:
         for p in e.problems:
-            click.echo(f"problem: {printable(p)}")
-        click.echo(f"{printable(submission)}: invalid ({len(e.problems)} problem(s))", err=True)
+            click.echo(f"problem: {safe_text(p)}")
+        click.echo(f"{safe_text(submission)}: invalid ({len(e.problems)} problem(s))", err=True)
         raise SystemExit(1) from None
-    click.echo(printable(f"{submission}: valid ({sub.meta['model_name']!r}, payload {sub.meta['payload']}, "
+    click.echo(safe_text(f"{submission}: valid ({sub.meta['model_name']!r}, payload {sub.meta['payload']}, "
                          f"sha256 {sub.sha256})"))
 
 
@@ -128,9 +128,9 @@ def leaderboard_command(submissions, out, probes, gallery, timeout_s, memory_mb,
         records = run_leaderboard(submissions, out, probes, gallery_dir=gallery, timeout_s=timeout_s,
                                   memory_mb=memory_mb, settings=settings, threads=threads, force=force)
     except ProbeError as e:
-        raise click.BadParameter(printable(e), param_hint="--probe/--gallery") from None
+        raise click.BadParameter(safe_text(e), param_hint="--probe/--gallery") from None
     for r in records:
-        why = printable("; ".join(r["messages"]))
-        click.echo(f"{printable(r['entry'])}\t{r['status']}{' (unchanged)' if r['skipped'] else ''}"
+        why = safe_text("; ".join(r["messages"]))
+        click.echo(f"{safe_text(r['entry'])}\t{r['status']}{' (unchanged)' if r['skipped'] else ''}"
                    f"{chr(9) + why if why else ''}")
-    click.echo(f"wrote {printable(out)}/index.html", err=True)
+    click.echo(f"wrote {safe_text(out)}/index.html", err=True)

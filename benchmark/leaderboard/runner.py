@@ -46,7 +46,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from .._safe_text import printable
+from facegen._safe_text import safe_text
 from ..score import Settings, read_probe_set, render_gallery
 from ..score.adapters import file_sha256
 from .safezip import SubmissionError, walk_folder
@@ -156,7 +156,7 @@ def score_submission(sub: Submission, probe_dirs, report: Path, *, gallery_dir=N
     if proc.returncode == 0:
         return []
     # the unpacked files' temporary folder is no part of a message (and would change every run)
-    return [printable(m.replace(t + os.sep, "").replace(t, ".")) for m in _failure(proc.returncode, err, report,
+    return [safe_text(m.replace(t + os.sep, "").replace(t, ".")) for m in _failure(proc.returncode, err, report,
                                                                                     memory_mb)]
 
 
@@ -213,14 +213,14 @@ def _process(entry: Path, slug: str, out: Path, keys: Mapping, base: dict, probe
     try:
         sub = load_submission(entry, probes=keys)
     except SubmissionError as e:
-        log.warning("%s: rejected (%s)", printable(entry.name), "; ".join(e.problems))
+        log.warning("%s: rejected (%s)", safe_text(entry.name), "; ".join(e.problems))
         return {**rec, "status": "rejected", "messages": e.problems}
     rec.update(submission=sub.meta, submission_sha256=sub.sha256)
     report = Path(tempfile.mkdtemp(prefix="report-"))
     try:
-        msgs = [printable(m) for m in score_submission(sub, probe_dirs, report, gallery_dir=gallery_dir, **limits)]
+        msgs = [safe_text(m) for m in score_submission(sub, probe_dirs, report, gallery_dir=gallery_dir, **limits)]
         if msgs:
-            log.warning("%s: failed (%s)", printable(entry.name), "; ".join(msgs))
+            log.warning("%s: failed (%s)", safe_text(entry.name), "; ".join(msgs))
             return {**rec, "status": "failed", "messages": msgs}
         scores = json.loads((report / "scores.json").read_text())
         scores["model"]["source"] = entry.name
@@ -230,10 +230,10 @@ def _process(entry: Path, slug: str, out: Path, keys: Mapping, base: dict, probe
         names = []
         for name in scores.get("figures", {}).values():
             if not (isinstance(name, str) and _FIGURE.match(name)):
-                raise ValueError(f"the scorer named a figure {printable(name)!r}, not a plain .png file name")
+                raise ValueError(f"the scorer named a figure {safe_text(name)!r}, not a plain .png file name")
             shutil.copyfile(report / name, figs / name)
             names.append(f"figures/{slug}/{name}")
-        log.info("%s: scored", printable(entry.name))
+        log.info("%s: scored", safe_text(entry.name))
         return {**rec, "status": "scored", "messages": [], "scores": scores, "figures": names}
     finally:
         shutil.rmtree(report, ignore_errors=True)
@@ -251,28 +251,28 @@ def _entry(entry: Path, out: Path, keys: Mapping, base: dict, probe_dirs, galler
         if old.get("status") in _SKIPPABLE and all(old.get(k) == base[k] for k in
                                                    ("source_sha256", "probes", "settings", "entry")) \
                 and (old["status"] == "rejected" or all(k in old for k in _SCORED_KEYS)):
-            log.info("%s: unchanged since it was %s; skipped", printable(entry.name), old["status"])
+            log.info("%s: unchanged since it was %s; skipped", safe_text(entry.name), old["status"])
             return {**old, "skipped": True}
         if entry.is_symlink():
-            rec = {**base, "status": "rejected", "messages": [(f"{printable(entry.name)} is a symbolic link; "
+            rec = {**base, "status": "rejected", "messages": [(f"{safe_text(entry.name)} is a symbolic link; "
                                                               "submissions are plain zips or folders")]}
         else:
             rec = _process(entry, slug, out, keys, base, probe_dirs, gallery_dir, **limits)
     except SubmissionError as e:
         rec = {**base, "status": "rejected", "messages": e.problems}
     except OSError as e:  # retried next time: it may be the machine's, not the entry's
-        rec = {**base, "status": "failed", "messages": [printable(f"cannot read or unpack the entry ({e})")]}
+        rec = {**base, "status": "failed", "messages": [safe_text(f"cannot read or unpack the entry ({e})")]}
     except Exception as e:  # one submission never stops the others
-        log.exception("%s: unexpected error", printable(entry.name))
-        rec = {**base, "status": "failed", "messages": [printable(f"unexpected error: {type(e).__name__}: {e}")]}
+        log.exception("%s: unexpected error", safe_text(entry.name))
+        rec = {**base, "status": "failed", "messages": [safe_text(f"unexpected error: {type(e).__name__}: {e}")]}
     try:
         try:
             _write_json(path, rec)
         except ValueError as e:  # NaN or infinity in the scores (allow_nan=False)
-            rec = {**base, "status": "failed", "messages": [printable(f"its results cannot be saved as JSON ({e})")]}
+            rec = {**base, "status": "failed", "messages": [safe_text(f"its results cannot be saved as JSON ({e})")]}
             _write_json(path, rec)
     except OSError as e:
-        log.error("%s: %s not written (%s)", printable(entry.name), path, printable(e))
+        log.error("%s: %s not written (%s)", safe_text(entry.name), path, safe_text(e))
     return {**rec, "skipped": False}
 
 
@@ -309,7 +309,7 @@ def run_leaderboard(submissions_dir: str | Path, out_site: str | Path, probe_dir
     records = []
     for entry in sorted(subs_dir.iterdir()):
         if not (entry.is_dir() or entry.suffix == ".zip") or entry.name.startswith("."):
-            log.warning("%s: not a submission (a .zip or a folder); ignored", printable(entry.name))
+            log.warning("%s: not a submission (a .zip or a folder); ignored", safe_text(entry.name))
             continue
         records.append(_entry(entry, out, keys, base, probe_dirs, gallery_dir, force, limits))
     entries = [{"model": r["submission"]["model_name"], "authors": r["submission"]["authors"],

@@ -1,7 +1,7 @@
 """Open a submission (zip or folder) without trusting it.
 
 Rules, each with its own message: no member may escape the submission folder (absolute paths,
-``..``, drive letters, backslashes), no member name that is not printable UTF-8 text (control
+``..``, drive letters, backslashes), no member name that is not safe_text UTF-8 text (control
 characters, bytes that are not UTF-8), no symbolic links or special files, no member over
 ``MAX_MEMBER_BYTES`` uncompressed, no more than ``MAX_TOTAL_BYTES`` in all, no member whose
 compression ratio exceeds ``MAX_RATIO`` (a zip bomb), no duplicate names, at most ``MAX_MEMBERS``
@@ -18,7 +18,7 @@ import struct
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from .._safe_text import printable, unsafe_chars
+from facegen._safe_text import safe_text, unsafe_chars
 
 __all__ = [
     "MAX_DEPTH",
@@ -45,7 +45,7 @@ class SubmissionError(ValueError):
     """A submission breaks a rule; ``problems`` lists every rule broken, each in its own words."""
 
     def __init__(self, problems: list[str]):
-        self.problems = [printable(p) for p in problems]
+        self.problems = [safe_text(p) for p in problems]
         super().__init__("; ".join(self.problems))
 
 
@@ -58,7 +58,7 @@ def _bad_name(name: str) -> str | None:
     if bad:
         what = "bytes that are not UTF-8" if any(0xD800 <= int(c[2:], 16) <= 0xDFFF for c in bad) else \
             f"control characters ({', '.join(bad)})"
-        return f"member {name!r} has {what} in its name; names are printable UTF-8 text"
+        return f"member {name!r} has {what} in its name; names are safe_text UTF-8 text"
     if not name or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         return f"member {name!r} has an absolute path"
     if "\\" in name:

@@ -23,7 +23,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .._safe_text import printable
+from facegen._safe_text import safe_text
 
 __all__ = ["COLUMNS", "entry_id", "markdown_table", "rank_entries", "render_site", "write_atomic"]
 
@@ -80,13 +80,13 @@ def write_atomic(path: str | Path, text: str) -> None:
 
 def _h(text) -> str:
     """Untrusted text for HTML: visible escapes for control characters, then HTML-escaped."""
-    return html.escape(printable(text))
+    return html.escape(safe_text(text))
 
 
 def _md(text) -> str:
     """Untrusted text for one Markdown table cell: visible escapes, Markdown punctuation backslashed,
     then ``&``, ``<`` and ``>`` as entities, so no text can add a row, a link, markup or HTML."""
-    return html.escape(_MD_SPECIAL.sub(r"\\\1", printable(text)), quote=False)
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", safe_text(text)), quote=False)
 
 
 def _value(entry: dict, key: str):
@@ -115,7 +115,7 @@ def rank_entries(entries: list[dict]) -> list[dict]:
     for r, e in enumerate(sorted(entries, key=key), 1):
         slug = e.get("id") or entry_id(e["model"] + "\0" + e.get("submission_sha256", ""))
         if slug in seen:
-            raise ValueError(f"rank_entries: entries {printable(seen[slug])!r} and {printable(e['model'])!r} share "
+            raise ValueError(f"rank_entries: entries {safe_text(seen[slug])!r} and {safe_text(e['model'])!r} share "
                              f"the identity {slug!r}; give each entry its own 'id'")
         seen[slug] = e["model"]
         out.append({**e, "rank": r, "slug": slug})

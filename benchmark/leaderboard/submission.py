@@ -27,7 +27,7 @@ Outputs files are the :mod:`benchmark.outputs` format and are checked with
 with ``len(classes)`` columns for logits, and one embedding width across every file.
 
 ``submission.json`` is at most :data:`MAX_META_BYTES`; NaN, Infinity and numbers too large to be
-finite are refused, and so is nesting too deep to parse; names and URLs must be printable UTF-8
+finite are refused, and so is nesting too deep to parse; names and URLs must be safe_text UTF-8
 text (:func:`text_problems`). Nothing in a submission is unpickled or executed here; an ONNX payload
 is parsed (where the onnx package is installed) and refused if any tensor keeps its data in an
 external file, and is run only when the maintainer scores it in onnxruntime, in a child process
@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._safe_text import unsafe_chars
+from facegen._safe_text import unsafe_chars
 from ..outputs import MAX_ARRAY_BYTES, OutputsError, inflated_bytes, parse_outputs
 from .safezip import MAX_TOTAL_BYTES, SubmissionError, read_submission_files
 
@@ -102,7 +102,7 @@ def _read_meta(data: bytes):
 
 
 def text_problems(meta: dict) -> list[str]:
-    """Problems of submission.json's names, contact, licence, URLs and description: each must be printable
+    """Problems of submission.json's names, contact, licence, URLs and description: each must be safe_text
     text, with no control characters (newlines only in the description) and no lone surrogates (text that
     was not UTF-8, e.g. ``benchmark submit --name $'\\xff'``)."""
     probs = []
@@ -115,8 +115,8 @@ def text_problems(meta: dict) -> list[str]:
                          f"UTF-8 (e.g. a name typed in a terminal with another encoding); write it as UTF-8")
         elif bad:
             probs.append(f"submission.json: {k} holds control characters ({', '.join(bad)}); " + (
-                "it must be printable text (newlines allowed)" if k == "description" else
-                "it must be one line of printable text"))
+                "it must be safe_text text (newlines allowed)" if k == "description" else
+                "it must be one line of safe_text text"))
     return probs
 
 
@@ -292,7 +292,7 @@ def load_submission(path: str | Path, *, probes: dict | None = None) -> Submissi
     """
     files = read_submission_files(path)
     h = hashlib.sha256()
-    for name in sorted(files):  # names checked: printable UTF-8
+    for name in sorted(files):  # names checked: safe_text UTF-8
         h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     if "submission.json" not in files:
         raise SubmissionError(["submission.json is missing"])

@@ -41,7 +41,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._safe_text import printable
+from facegen._safe_text import safe_text
 
 __all__ = ["Preprocess", "ModelInfo", "ScoreModel", "ModelError", "open_model", "file_sha256", "onnx_external_data",
            "OUTPUT_KINDS"]
@@ -158,7 +158,7 @@ def _json_declaration(text, who: str) -> dict:
     except RecursionError:
         raise ModelError(f"{who}: the declaration nests too deep; it is one flat JSON object") from None
     except (ValueError, UnicodeDecodeError) as e:
-        raise ModelError(printable(f"{who}: the declaration is not valid JSON ({e})")) from None
+        raise ModelError(safe_text(f"{who}: the declaration is not valid JSON ({e})")) from None
     if not isinstance(decl, dict):
         raise ModelError(f"{who}: the declaration must be a JSON object with output_kind, classes, preprocessing")
     return decl
@@ -204,10 +204,10 @@ def _onnx_bytes(path: Path, allow_external: bool) -> bytes:
     try:
         model = onnx.load_model_from_string(data)
     except Exception as e:  # protobuf's DecodeError and onnx's own errors share no base class
-        raise ModelError(printable(f"{path}: not a readable ONNX protobuf ({type(e).__name__}: {e})")) from None
+        raise ModelError(safe_text(f"{path}: not a readable ONNX protobuf ({type(e).__name__}: {e})")) from None
     ext = [] if allow_external else onnx_external_data(model)
     if ext:
-        raise ModelError(printable(f"{path}: tensor(s) {ext[:5]} keep their data in external files; external data "
+        raise ModelError(safe_text(f"{path}: tensor(s) {ext[:5]} keep their data in external files; external data "
                                    f"is refused (a graph could read any file): embed every tensor in the .onnx file "
                                    f"(onnx.save(model, path, save_as_external_data=False))"))
     return data
@@ -228,7 +228,7 @@ class OnnxModel(ScoreModel):
         try:
             self.sess = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime's errors name op types and node names from the file
-            raise ModelError(printable(f"{path}: onnxruntime cannot load it ({type(e).__name__}: {e})")) from None
+            raise ModelError(safe_text(f"{path}: onnxruntime cannot load it ({type(e).__name__}: {e})")) from None
         meta = self.sess.get_modelmeta().custom_metadata_map
         side = path.with_name(path.name + ".json")
         if "benchmark.config" in meta:
