@@ -14,7 +14,6 @@ and the sha256 of every dataset manifest used.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata as md
 import json
 import os
@@ -27,6 +26,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from facegen.shards.tario import sha256_file  # noqa: E402
+
 PROBES = ("probe-morph", "probe-cue", "probe-revcorr")
 SOFTWARE = ("facegen", "numpy", "scipy", "numba", "torch", "pillow", "simplejpeg", "orjson", "fast-simplification",
             "webdataset", "onnxruntime")
@@ -52,10 +55,6 @@ def _versions() -> dict:
         except md.PackageNotFoundError:
             out[name] = None
     return out
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def main(argv=None) -> int:
@@ -110,7 +109,7 @@ def main(argv=None) -> int:
     prov = {"schema": "facegen.reference-report/1", "commit": _git("rev-parse", "HEAD"), "dirty": bool(dirty),
             "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": _machine(),
             "software": _versions(), "commands": commands,
-            "manifests": {d: _sha256(work / d / "manifest.json") for d in ("mini", *PROBES)},
+            "manifests": {d: sha256_file(work / d / "manifest.json") for d in ("mini", *PROBES)},
             "training": json.loads((report / "summary.json").read_text()) if (report / "summary.json").is_file()
             else None}
     (a.out / "provenance.json").write_text(json.dumps(prov, indent=1) + "\n")
