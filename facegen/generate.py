@@ -23,7 +23,7 @@ from .design.plan import ShardSpec
 from .shards.manifest import assemble_manifest, shard_is_done, write_json_atomic, write_part
 from .shards.tario import shard_bytes, write_atomic
 
-__all__ = ["generate", "check_design", "build_shard", "parse_slice", "RunResult"]
+__all__ = ["generate", "check_design", "factor_keys_set", "build_shard", "parse_slice", "RunResult"]
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,9 @@ def byte_versions() -> dict:
 def check_design(cfg: DesignConfig, model) -> None:
     """Validate the parts of a design that depend on the model and the renderer, before any work."""
     f = model.factors
-    if f is not None:
+    if f is None:
+        _check_factorless(cfg, model)
+    else:
         for key, vals, allowed in (("identities.genders", cfg.genders, f.genders),
                                    ("identities.ethnicities", cfg.ethnicities, f.ethnicities)):
             bad = [v for v in vals if v not in allowed]
@@ -90,6 +92,42 @@ def check_design(cfg: DesignConfig, model) -> None:
     except Exception as e:  # noqa: BLE001 - any failure to start the backend is reported the same way
         raise ConfigError(f"render.backend: {cfg.backend!r} is not usable here ({e}); "
                           f"backends: {list(BACKENDS)}") from None
+
+
+def factor_keys_set(cfg: DesignConfig) -> list[str]:
+    """The keys of ``cfg`` that ask for gender, ethnicity or age (values other than the defaults).
+
+    A key counts when its value differs from what a design without it gets: ``identities.genders``
+    (default ``[female, male]``), ``identities.ethnicities`` (the four defaults),
+    ``identities.base_age`` (default ``{uniform: [25, 45]}``) and ``intrinsic.age`` (default ``base``;
+    a constant such as 30 counts too). Comparing values rather than the keys of ``cfg.raw`` keeps a
+    config that every default was written into (``--print-config``, a manifest's ``config``) valid.
+    """
+    from .design.config import DEFAULT_BASE_AGE, DEFAULT_ETHNICITIES, DEFAULT_GENDERS
+    from .design.spec import parse_spec
+
+    keys = []
+    if tuple(cfg.genders) != DEFAULT_GENDERS:
+        keys.append("identities.genders")
+    if tuple(cfg.ethnicities) != DEFAULT_ETHNICITIES:
+        keys.append("identities.ethnicities")
+    if cfg.base_age != parse_spec("identities.base_age", DEFAULT_BASE_AGE, bounds=(0.0, 120.0)):
+        keys.append("identities.base_age")
+    if cfg.factors["age"].values != ("base",):
+        keys.append("intrinsic.age")
+    return keys
+
+
+def _check_factorless(cfg: DesignConfig, model) -> None:
+    """A model without a factor model renders the same face whatever gender, ethnicity or age a
+    design names, so a design that names them is refused (its records carry those labels as null)."""
+    keys = factor_keys_set(cfg)
+    if keys:
+        raise ConfigError(
+            f"{', '.join(keys)}: model {model.name!r} has no factor model (gender, ethnicity and age change "
+            f"nothing in its images; its records carry them as null); remove {' and '.join(keys)} from the "
+            "design: with this model, identities takes only count, truncation and seed, and intrinsic.age "
+            "only 'base'")
 
 
 def build_shard(cfg_json: str, shard: ShardSpec) -> tuple[str, bytes, int]:

@@ -19,16 +19,20 @@ from .shards.tario import read_shard, sha256_file
 
 __all__ = ["inspect_dataset", "check_record", "contact_sheet"]
 
-# Record field -> the Python types allowed.
-_FIELDS = {"schema": str, "identity": int, "sample": int, "seed": int, "model": dict, "gender": str,
-           "ethnicity": str, "age": (int, float), "expression": str, "expression_intensity": (int, float),
-           "pose_deg": dict, "light": dict, "scale": (int, float), "translation_px": list,
-           "image_size": list, "landmarks_2d": (list, type(None)), "renderer": dict, "split": str}
+_NONE = type(None)
+# Record field -> the Python types allowed (gender, ethnicity and age are null in the records of a model
+# without a factor model; counted as level 'n/a').
+_FIELDS = {"schema": str, "identity": int, "sample": int, "seed": int, "model": dict, "gender": (str, _NONE),
+           "ethnicity": (str, _NONE), "age": (int, float, _NONE), "expression": str,
+           "expression_intensity": (int, float), "pose_deg": dict, "light": dict, "scale": (int, float),
+           "translation_px": list, "image_size": list, "landmarks_2d": (list, _NONE), "renderer": dict,
+           "split": str}
 _COUNTED = {"split": lambda r: r["split"], "gender": lambda r: r["gender"], "ethnicity": lambda r: r["ethnicity"],
             "age": lambda r: r["age"], "expression": lambda r: r["expression"],
             "yaw": lambda r: r["pose_deg"]["yaw"], "pitch": lambda r: r["pose_deg"]["pitch"],
             "light_azimuth": lambda r: r["light"]["azimuth_deg"],
             "light_elevation": lambda r: r["light"]["elevation_deg"]}
+_LABELS = ("gender", "ethnicity", "base_age", "age")  # null together, or set together
 
 
 def check_record(rec: dict, key: str) -> list[str]:
@@ -41,6 +45,11 @@ def check_record(rec: dict, key: str) -> list[str]:
             probs.append(f"{key}: {f} = {rec[f]!r} has the wrong type")
     if probs:
         return probs
+    labels = [f for f in _LABELS if f in rec]
+    unset = [f for f in labels if rec[f] is None]
+    if unset and len(unset) != len(labels):
+        probs.append(f"{key}: {', '.join(unset)} null but {', '.join(f for f in labels if f not in unset)} set; "
+                     "a record labels all of them (model with factors) or none (model without)")
     if rec["schema"] != SCHEMA:
         probs.append(f"{key}: schema {rec['schema']!r}, expected {SCHEMA!r}")
     if key != f"{rec['identity']:06d}_{rec['sample']:08d}":
@@ -107,7 +116,8 @@ def inspect_dataset(d: Path, *, sheet: Path | None = None, sheet_count: int = 32
             if rec["split"] != s["split"]:
                 problems.append(f"{s['name']}: {key} has split {rec['split']!r}, shard is {s['split']!r}")
             for f, get in _COUNTED.items():
-                counts[f][get(rec)] += 1
+                v = get(rec)
+                counts[f]["n/a" if v is None else v] += 1
             if len(thumbs) < sheet_count and shard_thumbs < per_shard and int(rec["sample"]) % 7 == 0:
                 try:
                     thumbs.append(decode_image(files[img_ext]))

@@ -194,7 +194,8 @@ def _rounded_json(raw: bytes) -> orjson.Fragment:
 def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmarks, split: str) -> dict:
     """The record of one sample (schema facegen.sample/1, see shared DESIGN.md), for ``orjson.dumps``:
     the coefficient and landmark lists are ``orjson.Fragment`` (JSON text made once per identity, and
-    by ``facegen.shards.jsontext``)."""
+    by ``facegen.shards.jsontext``). ``gender``, ``ethnicity``, ``base_age`` and ``age`` are null when
+    the model has no factor model (they would change nothing in its images)."""
     c = ctx.cfg
     ident, age = face.ident, face.age
     rec = {
@@ -218,6 +219,8 @@ def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmark
         "renderer": ctx.renderer,
         "generator": {"facegen": __version__},
     }
+    if ctx.model.factors is None:  # gender, ethnicity and age did not shape this face: no labels, not false ones
+        rec.update(gender=None, ethnicity=None, base_age=None, age=None)
     if face.probe is not None:
         rec["probe"] = face.probe
     return rec

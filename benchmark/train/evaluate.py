@@ -6,7 +6,8 @@ elevation, degrees), age (years), expression, gender, ethnicity. A factor with m
 factor combinations are the split 'heldout' of designs with ``splits.by: factors``; the heat maps
 show accuracy for every combination of two factors, with the sample count in each cell.
 
-Accuracy = correct / samples (a fraction in [0, 1]); a cell with no samples is NaN (blank).
+Accuracy = correct / samples (a fraction in [0, 1]); a cell with no samples is NaN (blank). Gender,
+ethnicity and age are null in the records of a face model without a factor model: level 'n/a'.
 """
 from __future__ import annotations
 
@@ -70,7 +71,19 @@ def predict_split(model, spec, split: str, *, image_size: int, batch_size: int =
 
 
 def _levels(name: str, recs: list[dict], max_levels: int) -> np.ndarray:
+    """Level label of factor ``name`` per record; null values (gender, ethnicity and age of a face model
+    without a factor model) are the level 'n/a'."""
     vals = [factor_level(name, r) for r in recs]
+    known = [v is not None for v in vals]
+    if not all(known):
+        out = np.full(len(vals), "n/a", dtype=object)
+        if any(known):
+            out[np.flatnonzero(known)] = _bins([v for v in vals if v is not None], max_levels)
+        return out
+    return _bins(vals, max_levels)
+
+
+def _bins(vals: list, max_levels: int) -> np.ndarray:
     if isinstance(vals[0], str) or len(set(vals)) <= max_levels:
         return np.asarray(vals, dtype=object)
     v = np.asarray(vals, dtype=float)

@@ -36,7 +36,8 @@ class ModelFacts:
     """What a datasheet says about the face model: identity, provenance and the groups it can express.
 
     ``genders``/``ethnicities``/``age_range`` are None when the model has no factor model or could
-    not be loaded (``note`` then says why).
+    not be loaded (``note`` then says why). ``has_factors``: True or False when the model was loaded,
+    None when it was not (unknown).
     """
 
     name: str
@@ -47,6 +48,12 @@ class ModelFacts:
     ethnicities: tuple[str, ...] | None
     age_range: tuple[float, float] | None
     note: str = ""
+    has_factors: bool | None = None
+
+    @property
+    def factorless(self) -> bool:
+        """The model is known to have no factor model (its records carry no gender/ethnicity/age)."""
+        return self.has_factors is False
 
 
 def model_facts(config: dict, recorded: dict | None = None, *, load: bool = True) -> ModelFacts:
@@ -67,7 +74,8 @@ def model_facts(config: dict, recorded: dict | None = None, *, load: bool = True
             return ModelFacts(m.name, m.version, rec.get("sha256", sha), m.provenance or "not recorded",
                               tuple(f.genders) if f is not None else None,
                               tuple(f.ethnicities) if f is not None else None,
-                              tuple(float(a) for a in f.age_range) if f is not None else None, note)
+                              tuple(float(a) for a in f.age_range) if f is not None else None, note,
+                              has_factors=f is not None)
         except Exception as e:  # noqa: BLE001 - any failure to load leaves the recorded facts
             note = f"the model {spec!r} could not be loaded here ({type(e).__name__}: {e})"
     else:
@@ -179,22 +187,31 @@ def render_datasheet(cfg: DesignConfig, facts: DatasetFacts, m: ModelFacts, *, m
         for lv, by in facts.levels.get(k, {}).items():
             rows.append([k, lv] + [by.get(s, 0) for s in splits] + [sum(by.values())])
     parts.append(_table(["factor", "level"] + splits + ["total"], rows) + "\n")
-    if summarised:
+    drawn = [k for k in summarised if k in facts.continuous]  # not age without a factor model (null)
+    if drawn:
         parts.append("\nFactors drawn from a distribution (per sample; age = 'base' is the identity's own age):\n\n")
         parts.append(_table(["factor", "design", "min", "mean", "max"],
                             [[k, _spec(cfg, k)] + [f"{facts.continuous[k][x]:.4g}" for x in ("min", "mean", "max")]
-                             for k in summarised if k in facts.continuous]) + "\n")
-    parts.append("\n### Demographic coverage\n\nIdentities cycle through the crossed gender x ethnicity cells of "
-                 "the design, so the cells are balanced by construction (to within one identity):\n\n")
-    parts.append(_table(["gender", "ethnicity", "identities", "images", "share of images"],
-                        [[g, e, v["identities"], v["images"], f"{100 * v['images'] / max(total, 1):.1f}%"]
-                         for (g, e), v in _demographic_rows(cfg, facts)]) + "\n")
-    parts.append("\n- **Labels.** Every record holds the identity index, gender, ethnicity, base age and age, "
+                             for k in drawn]) + "\n")
+    if m.factorless:
+        parts.append(f"\n### Demographic coverage\n\nNot applicable: the face model `{m.name}` has no factor "
+                     "model, so gender, ethnicity and age change nothing in its faces; records carry `gender`, "
+                     "`ethnicity`, `base_age` and `age` as null.\n")
+    else:
+        parts.append("\n### Demographic coverage\n\nIdentities cycle through the crossed gender x ethnicity cells "
+                     "of the design, so the cells are balanced by construction (to within one identity):\n\n")
+        parts.append(_table(["gender", "ethnicity", "identities", "images", "share of images"],
+                            [[g, e, v["identities"], v["images"], f"{100 * v['images'] / max(total, 1):.1f}%"]
+                             for (g, e), v in _demographic_rows(cfg, facts)]) + "\n")
+    parts.append("\n- **Labels.** Every record holds the identity index, gender, ethnicity, base age and age"
+                 + (" (null: the model has no factor model)" if m.factorless else "") + ", "
                  "expression and intensity, yaw/pitch/roll (degrees), light azimuth/elevation/intensity and "
                  "ambient, background grey level, scale, 2-D translation (px), 68 iBUG landmarks (x, y, visible), "
                  "the shape and texture coefficients, split, seed, model and renderer versions.\n"
-                 "- **Missing information.** None by construction; every sample has every field.\n"
-                 "- **Confidential or sensitive data.** None: no photographs or personal data of real people. "
+                 + ("- **Missing information.** Gender, ethnicity, base age and age are null in every record "
+                    "(the model has no factor model); every sample has every other field.\n" if m.factorless else
+                    "- **Missing information.** None by construction; every sample has every field.\n")
+                 + "- **Confidential or sensitive data.** None: no photographs or personal data of real people. "
                  "Gender and ethnicity are labels of directions in the model's coefficient space, not "
                  "identities of people.\n")
     parts.append(_limitations(cfg, m))
@@ -209,8 +226,10 @@ def render_datasheet(cfg: DesignConfig, facts: DatasetFacts, m: ModelFacts, *, m
                  f"{cfg.samples_per_identity:,} samples each "
                  + (f"(full grid over {', '.join(cfg.grid_factors)}, {cfg.n_cells:,} cells x {cfg.per_identity} "
                     "repeat(s))" if cfg.mode == "factorial" else "(grid factors drawn uniformly per sample)")
-                 + f"; identity coefficients truncated at {cfg.truncation:g} s.d.; base age {_spec(cfg, 'base_age')}.\n"
-                 f"- **Seed and determinism.** Global seed {cfg.seed}; every value is a pure function of (seed, "
+                 + f"; identity coefficients truncated at {cfg.truncation:g} s.d."
+                 + ("; no gender, ethnicity or age (the model has no factor model).\n" if m.factorless
+                    else f"; base age {_spec(cfg, 'base_age')}.\n")
+                 + f"- **Seed and determinism.** Global seed {cfg.seed}; every value is a pure function of (seed, "
                  "identity, sample), so any shard can be regenerated byte-identically with `facegen sample "
                  "--config design.yaml --shards A:B` and the manifest's sha256 checked.\n"
                  f"- **Software.** facegen {gen_version}"
@@ -286,7 +305,10 @@ def _limitations(cfg: DesignConfig, m: ModelFacts) -> str:
              "- **Synthetic faces.** Images are renders of a linear 3D morphable model: skin surface only (no hair, "
              "headwear, glasses, jewellery or clothing unless the model has them), Lambertian shading with "
              "directional and ambient light, a uniform grey background. They look like renders, not photographs.\n"]
-    if m.genders is None:
+    if m.factorless:
+        lines.append("- **Demographic groups.** None: the model has no factor model, so gender, ethnicity and age "
+                     "change nothing in its faces; the identities are its random coefficient draws only.\n")
+    elif m.genders is None:
         why = m.note or ("the model has no factor model, so gender and ethnicity are labels without an "
                          "effect on the face")
         lines.append(f"- **Demographic groups.** Not determined: {why}. The design "
@@ -320,11 +342,12 @@ def write_datasheet(directory: str | Path, *, counts: str = "auto", load_model_i
     manifest = read_manifest(d)
     cfg = parse_config(manifest["config"])
     n = sum(s["samples"] for s in manifest["shards"])
+    m = model_facts(manifest["config"], manifest.get("model"), load=load_model_info)
     if counts == "shards" or (counts == "auto" and n <= AUTO_SHARDS_LIMIT):
         facts = facts_from_shards(d, manifest)
     else:
-        facts = facts_from_design(cfg, limit=manifest.get("limit"), names={s["name"] for s in manifest["shards"]})
-    m = model_facts(manifest["config"], manifest.get("model"), load=load_model_info)
+        facts = facts_from_design(cfg, limit=manifest.get("limit"), names={s["name"] for s in manifest["shards"]},
+                                  labels=not m.factorless)
     path = d / "datasheet.md"
     tmp = path.with_name("datasheet.md.tmp")
     tmp.write_text(render_datasheet(cfg, facts, m, manifest=manifest))
@@ -336,8 +359,8 @@ def write_datasheet(directory: str | Path, *, counts: str = "auto", load_model_i
 
 def datasheet_for_design(cfg: DesignConfig, *, load_model_info: bool = True) -> str:
     """The datasheet of a design not rendered yet: exact expected counts of the full run."""
-    facts = facts_from_design(cfg)
     m = model_facts(cfg.to_dict(), None, load=load_model_info)
+    facts = facts_from_design(cfg, labels=not m.factorless)
     return render_datasheet(cfg, facts, m)
 
 

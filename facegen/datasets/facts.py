@@ -8,8 +8,12 @@ Two independent ways to get them, with the same result type:
   expected counts for a preset before it is rendered, or for a huge run without re-reading it.
 
 Level keys are strings: numbers as ``format(round(v, 6), '.10g')`` (``-30.0`` -> ``'-30'``), names
-as they are. Factors drawn from a distribution (and age = 'base') are summarised by min, max and
-mean instead of being counted.
+as they are, null as ``'n/a'``. Factors drawn from a distribution (and age = 'base') are summarised by
+min, max and mean instead of being counted.
+
+A model without a factor model gives records whose gender, ethnicity, base age and age are null: its
+identities fall in the one demographic cell ``(None, None)`` and age is not summarised (from shards:
+null values are left out; from the design: ``labels=False``).
 """
 from __future__ import annotations
 
@@ -40,7 +44,9 @@ RECORD_GETTERS = {
 
 
 def level_key(v) -> str:
-    """The string key of a factor level: names unchanged, numbers rounded to 6 decimals."""
+    """The string key of a factor level: names unchanged, numbers rounded to 6 decimals, None 'n/a'."""
+    if v is None:
+        return "n/a"
     if isinstance(v, str):
         return v
     return format(round(float(v), 6), ".10g")
@@ -112,7 +118,7 @@ class _Acc:
                     for k, d in self.levels.items()},
             continuous={k: {"min": c[0], "max": c[1], "mean": c[2] / c[3]} for k, c in self.cont.items() if c[3]},
             demographics={g: {"identities": len(ids), "images": self.demo_imgs[g]}
-                          for g, ids in sorted(self.demo_ids.items())},
+                          for g, ids in sorted(self.demo_ids.items(), key=lambda kv: tuple(map(str, kv[0])))},
             image_formats=dict(formats), image_sizes=dict(sizes))
 
 
@@ -156,7 +162,9 @@ def facts_from_shards(directory: str | Path, manifest: dict) -> DatasetFacts:
                 for k in counted:
                     acc.levels[k][level_key(RECORD_GETTERS[k](r))][split] += 1
                 for k in summarised:
-                    cont_vals[k].append(RECORD_GETTERS[k](r))
+                    v = RECORD_GETTERS[k](r)
+                    if v is not None:  # age of a model without factors
+                        cont_vals[k].append(v)
         for k, v in cont_vals.items():
             acc.add_cont(k, np.asarray(v, dtype=np.float64))
             v.clear()
@@ -169,14 +177,16 @@ def _base_ages(cfg: DesignConfig, ids: np.ndarray) -> np.ndarray:
 
 
 def facts_from_design(cfg: DesignConfig, *, limit: int | None = None, names: set[str] | None = None,
-                      block: int = 1 << 21) -> DatasetFacts:
+                      block: int = 1 << 21, labels: bool = True) -> DatasetFacts:
     """Expected counts of the run of ``cfg`` (optionally ``limit``ed), exactly, without rendering.
 
     ``names`` keeps only those shard files (the ones a manifest lists); default: every planned shard.
+    ``labels=False``: the model has no factor model, so records carry no gender, ethnicity or age
+    (one demographic cell ``(None, None)``, age not summarised), as :func:`facts_from_shards` finds.
     """
     counted, summarised = counted_factors(cfg)
     acc = _Acc(counted, summarised)
-    cells = [(g, e) for e in cfg.ethnicities for g in cfg.genders]
+    cells = [(g, e) for e in cfg.ethnicities for g in cfg.genders] if labels else [(None, None)]
     spi = cfg.samples_per_identity
     shards, by_split = Counter(), defaultdict(list)
     for s in plan_shards(cfg, limit=limit):
@@ -206,6 +216,8 @@ def facts_from_design(cfg: DesignConfig, *, limit: int | None = None, names: set
                         acc.levels[k][x][split] += c
             for k in summarised:
                 v = vals[k]
+                if k == "age" and not labels:
+                    continue
                 if k == "age":  # 'base': the identity's own base age
                     missing = [i for i in uid.tolist() if i not in base_cache]
                     base_cache.update(zip(missing, _base_ages(cfg, np.asarray(missing, dtype=np.int64)).tolist()))

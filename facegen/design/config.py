@@ -41,6 +41,11 @@ DEFAULT_FACTORS: dict[str, Any] = {
     "light_intensity": 0.7, "ambient": 0.35, "scale": 1.0, "translation_x": 0.0, "translation_y": 0.0,
     "background": 0.5,
 }
+#: ``identities`` defaults: what a design without those keys gets (and all a model without a factor
+#: model accepts, see ``facegen.generate.check_design``).
+DEFAULT_GENDERS = ("female", "male")
+DEFAULT_ETHNICITIES = ("african", "east_asian", "european", "south_asian")
+DEFAULT_BASE_AGE = {"uniform": [25, 45]}
 EXPRESSIONS = ("neutral", "happy", "surprise", "fear", "disgust", "anger", "sad")
 SPLIT_MODES = ("image", "identity", "factors")
 FORMATS = ("png", "jpg")
@@ -230,9 +235,8 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
     if not isinstance(name, str) or not name:
         raise ConfigError(f"name: got {name!r}; expected a non-empty string")
     n_ids = _int("identities.count", ids.get("count", 16), 1, 10**7)
-    genders = _names("identities.genders", ids.get("genders", ["female", "male"]))
-    ethnicities = _names("identities.ethnicities",
-                         ids.get("ethnicities", ["african", "east_asian", "european", "south_asian"]))
+    genders = _names("identities.genders", ids.get("genders", list(DEFAULT_GENDERS)))
+    ethnicities = _names("identities.ethnicities", ids.get("ethnicities", list(DEFAULT_ETHNICITIES)))
     probe = parse_probe(raw.get("probe"), n_ids, n_cells=len(genders) * len(ethnicities))
     if probe is not None and mode != "random":
         raise ConfigError("probe: probe designs draw pose and light per sample; set samples.mode: random")
@@ -244,7 +248,7 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
         n_identities=n_ids, probe=probe,
         identity_seed=None if ids.get("seed") is None else _int("identities.seed", ids["seed"], 0, 2**63 - 1),
         genders=genders, ethnicities=ethnicities,
-        base_age=parse_spec("identities.base_age", ids.get("base_age", {"uniform": [25, 45]}),
+        base_age=parse_spec("identities.base_age", ids.get("base_age", DEFAULT_BASE_AGE),
                             bounds=(0.0, 120.0)),
         truncation=float(truncation), mode=mode, per_identity=per, factors=factors,
         image_size=image_size, image_format=fmt, quality=quality, backend=backend, detail=detail,
