@@ -96,14 +96,15 @@ def detail_fraction(cfg: DesignConfig, model) -> float:
 
 def backend_info(name: str, detail: float = 1.0, triangles: int | None = None) -> dict:
     """What a record says about the renderer: backend name, the versions that decide its pixels, and
-    the level of detail of the mesh (fraction of the model's triangles, and their number)."""
+    the level of detail of the mesh (fraction of the model's triangles, and their number), and the
+    output encoding of the image bytes (sRGB of linear shading, ``facegen.render.colour``)."""
     import fast_simplification
     import numba
 
     version = f"facegen {__version__}, numba {numba.__version__}"
     if detail < 1.0:
         version += f", fast_simplification {fast_simplification.__version__}"
-    return {"backend": name, "version": version, "detail": detail, "triangles": triangles}
+    return {"backend": name, "version": version, "detail": detail, "triangles": triangles, "encoding": "srgb"}
 
 
 @lru_cache(maxsize=4)

@@ -6,6 +6,10 @@ Agreement is measured over the pixels both renders cover (``Agreement``) and hel
 mean |difference| of: ambient 0.25 -> 0.26, 1.6/255; specular 0.30 -> 0.32, 0.54/255; half a pixel
 of translation, 0.56/255 (and 2.8% of pixels off by more than 2/255); yaw + 0.2 deg, 0.22/255 (1.7%
 of pixels off by more than 2/255). The tolerances below 3/255 exist to catch changes of that size.
+
+The renders are in the default sRGB encoding (``facegen.render.colour``); ``DARK`` is the head with a
+dark albedo, where sRGB output magnifies any loss of linear precision (one 8-bit linear step near
+black is 13 sRGB steps).
 """
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ SCENES = [
     (Camera(yaw=30, pitch=-20, roll=10, scale=1.2, translation=(7.0, -5.0)), RICH, 1),
     (Camera(yaw=-30, pitch=30, fov=40), Lighting((DirectionalLight(-30, 30),)), 2),
 ]
+#: ``HEAD`` with albedo 0.08 everywhere (sRGB bytes about 45-130 on SCENES, mostly 65-80).
+DARK = (HEAD[0], HEAD[1], np.full_like(HEAD[2], 0.08))
 #: A pixel is "off" when its |difference| exceeds this many 1/255 steps (rounding gives 1 step).
 OFF_STEPS = 2
 

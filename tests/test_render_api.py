@@ -25,7 +25,7 @@ def ict(models_dir):
 def test_quick_render_signature_and_output():
     params = list(inspect.signature(quick_render).parameters)
     assert params == ["vertices", "triangles", "albedo", "size", "yaw", "pitch", "light_azimuth",
-                      "light_elevation", "ambient"]
+                      "light_elevation", "ambient", "encoding"]
     img = quick_render(*HEAD, size=96, yaw=20)
     assert img.shape == (96, 96, 3) and img.dtype == np.uint8
     cover = img.max(axis=2) > 0
@@ -58,6 +58,7 @@ def test_outputs_only_on_request():
     (dict(lighting=Lighting(ambient=0.3, specular=-1)), ValueError, "specular"),
     (dict(background=(0, 0, 2)), ValueError, "[0, 1]"),
     (dict(visibility_tolerance_mm=-1.0), ValueError, "visibility_tolerance_mm"),
+    (dict(encoding="gamma"), ValueError, "encoding: expected one of ['srgb', 'linear']"),
 ])
 def test_validation_messages(kwargs, exc, words):
     args = dict(vertices=HEAD[0], triangles=HEAD[1], albedo=HEAD[2])

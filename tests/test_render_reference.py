@@ -94,8 +94,13 @@ def test_textured_quad_shows_texture_upright():
 def test_resolve_supersampling_averages_with_background():
     v, t, a = quad(colour=(1.0, 1.0, 1.0))
     s = scene(v, t, a, size=8, ssaa=2, camera=Camera(translation=(0.25, 0.0)))
-    img, mask, depth = resolve_reference(rasterize_reference(s), s.background, 2)
+    buf = rasterize_reference(s)
+    img, mask, depth = resolve_reference(buf, s.background, 2, encoding="linear")
     vals = set(np.unique(img[4]).tolist())
     assert vals <= {0, 128, 255} and 128 in vals and 255 in vals   # half-covered edge pixel
     assert np.array_equal(mask, img[..., 0] >= 128)
     assert np.all(np.isinf(depth[~mask])) and np.all(np.isfinite(depth[mask]))
+    # sRGB output averages in linear light: half white over black is linear 0.5, display 0.735
+    srgb, mask2, depth2 = resolve_reference(buf, s.background, 2)
+    assert set(np.unique(srgb[4]).tolist()) == {0, 188, 255} and np.array_equal(srgb == 188, img == 128)
+    assert np.array_equal(mask2, mask) and np.array_equal(depth2, depth)

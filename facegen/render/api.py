@@ -1,6 +1,10 @@
 """Public entry points: ``render`` (one scene), ``render_batch`` (many faces sharing triangles),
 ``quick_render`` (auto-framed preview), ``available_backends``. Inputs are validated here, once;
-backends trust the ``Scene`` they get. Conventions and units: ``facegen.render.camera``."""
+backends trust the ``Scene`` they get. Conventions and units: ``facegen.render.camera``.
+
+Images are uint8 RGB; by default (``encoding="srgb"``) they hold sRGB-encoded display values of the
+linear shading, as a camera writes a JPEG; ``encoding="linear"`` writes the linear values as they
+are. A ``background`` is a display value either way (``facegen.render.colour``)."""
 from __future__ import annotations
 
 import functools
@@ -11,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .camera import Camera, DirectionalLight, Lighting
+from .colour import ENCODINGS
 from .landmarks import project_landmarks
 from .types import RenderOutput, Scene
 
@@ -157,10 +162,11 @@ def _check_lighting(lighting, name="lighting") -> Lighting:
 
 
 def _scene(vertices, triangles, albedo, camera, lighting, size, background, uvs, texture, ssaa,
-           cull_backfaces, want_depth=True) -> Scene:
+           cull_backfaces, want_depth=True, encoding="srgb") -> Scene:
     """Validate everything and build the ``Scene``."""
     v, t, alb, uv, tex = _mesh_arrays(vertices, triangles, albedo, uvs, texture)
-    return _make_scene(v, t, alb, uv, tex, camera, lighting, size, background, ssaa, cull_backfaces, want_depth)
+    return _make_scene(v, t, alb, uv, tex, camera, lighting, size, background, ssaa, cull_backfaces, want_depth,
+                       encoding)
 
 
 def _mesh_arrays(vertices, triangles, albedo, uvs, texture):
@@ -188,15 +194,24 @@ def _mesh_arrays(vertices, triangles, albedo, uvs, texture):
     return v, t.astype(np.int32, copy=False), alb, uv, tex
 
 
-def _make_scene(v, t, alb, uv, tex, camera, lighting, size, background, ssaa, cull_backfaces, want_depth) -> Scene:
+def _check_encoding(encoding) -> str:
+    if not isinstance(encoding, str) or encoding not in ENCODINGS:
+        raise ValueError(f"encoding: expected one of {list(ENCODINGS)} (the image's bytes: sRGB display values "
+                         f"or the linear values), received {encoding!r}")
+    return encoding
+
+
+def _make_scene(v, t, alb, uv, tex, camera, lighting, size, background, ssaa, cull_backfaces, want_depth,
+                encoding="srgb") -> Scene:
     """``Scene`` from validated mesh arrays; checks the cheap per-image settings."""
     if not isinstance(ssaa, (int, np.integer)) or not 1 <= ssaa <= 8:
         raise ValueError(f"ssaa: expected an int in 1..8, received {ssaa!r}")
+    _check_encoding(encoding)
     h, w = _size(size)
     return Scene(vertices=v, triangles=t, albedo=alb, uvs=uv, texture=tex,
                  camera=_check_camera(camera), lighting=_check_lighting(lighting), height=h, width=w,
                  background=_background(background, h, w), ssaa=int(ssaa), cull_backfaces=bool(cull_backfaces),
-                 want_depth=bool(want_depth))
+                 want_depth=bool(want_depth), encoding=encoding)
 
 
 def _check_tolerance(tolerance_mm) -> None:
@@ -251,6 +266,7 @@ def render(
     cull_backfaces: bool = True,
     visibility_tolerance_mm: float = 5.0,
     backend: str = "numba",
+    encoding: str = "srgb",
 ) -> RenderOutput:
     """Render one mesh.
 
@@ -261,7 +277,8 @@ def render(
             (Ht, Wt, 3) (uint8, or float in [0, 1]; row 0 is the top, v = 1).
         camera, lighting: pose, framing and lights.
         size: output side (int) or (height, width), pixels.
-        background: RGB in [0, 1], or an (H, W, 3) image (uint8 or float in [0, 1]).
+        background: RGB in [0, 1], or an (H, W, 3) image (uint8 or float in [0, 1]); display
+            values (with ``encoding="srgb"`` decoded to linear light, composited, encoded again).
         landmarks: (K,) vertex indices whose 2-D positions and visibility to return.
         return_mask, return_depth: include the (H, W) mask / depth (mm) in the output.
         ssaa: supersampling anti-aliasing factor (k x k samples per pixel).
@@ -269,13 +286,15 @@ def render(
         visibility_tolerance_mm: a landmark is visible when its depth is at most the z-buffer depth at
             its pixel plus this.
         backend: one of ``BACKENDS``.
+        encoding: the image's bytes: "srgb" (default), sRGB-encoded display values of the linear
+            shading; "linear", the linear values as they are (``RenderOutput.image``).
 
     Returns:
         ``RenderOutput``.
     """
     _check_tolerance(visibility_tolerance_mm)
     scene = _scene(vertices, triangles, albedo, camera, lighting, size, background, uvs, texture, ssaa,
-                   cull_backfaces, return_depth or landmarks is not None)
+                   cull_backfaces, return_depth or landmarks is not None, encoding)
     return _output(scene, get_backend(backend).render(scene), landmarks, return_mask, return_depth,
                    visibility_tolerance_mm)
 
@@ -294,18 +313,19 @@ def render_checked_mesh(
     return_depth: bool = False,
     visibility_tolerance_mm: float = 5.0,
     backend: str = "numba",
+    encoding: str = "srgb",
 ) -> RenderOutput:
     """``render`` of a mesh whose arrays the caller has already validated, for per-sample loops.
 
     The dataset sampler checks its model's ``triangles`` and ``landmarks`` once
     (``check_mesh_indices``), and composes finite float32 ``vertices`` and ``albedo`` in [0, 1]
     itself; re-checking them cost about a tenth of a 128 px sample. Camera, lighting, size and
-    background are still checked, and the output equals ``render``'s bit for bit
+    background (and encoding) are still checked, and the output equals ``render``'s bit for bit
     (``tests/test_render_api.py``). Anything else should call ``render``.
     """
     _check_tolerance(visibility_tolerance_mm)
     scene = _make_scene(vertices, triangles, albedo, None, None, camera, lighting, size, background, 1, True,
-                        return_depth or landmarks is not None)
+                        return_depth or landmarks is not None, encoding)
     return _output(scene, get_backend(backend).render(scene), landmarks, return_mask, return_depth,
                    visibility_tolerance_mm, checked=True)
 
@@ -326,6 +346,7 @@ def render_batch(
     cull_backfaces: bool = True,
     visibility_tolerance_mm: float = 5.0,
     backend: str = "numba",
+    encoding: str = "srgb",
 ) -> list[RenderOutput]:
     """Render B images of meshes that share ``triangles``.
 
@@ -338,6 +359,7 @@ def render_batch(
     scene alone, bit for bit.
     """
     _check_tolerance(visibility_tolerance_mm)
+    _check_encoding(encoding)
     cams = None if isinstance(cameras, Camera) else list(cameras)
     ligs = None if isinstance(lightings, Lighting) else list(lightings)
     if isinstance(vertices, (list, tuple)):
@@ -377,7 +399,7 @@ def render_batch(
     bg = background if isinstance(background, np.ndarray) and background.ndim == 3 else tuple(
         np.asarray(background, dtype=np.float64).ravel())
     scenes = [_make_scene(verts[i], t, albs[i], None, None, cams[i], ligs[i], size, bg, ssaa, cull_backfaces,
-                          return_depth or landmarks is not None) for i in range(b)]
+                          return_depth or landmarks is not None, encoding) for i in range(b)]
     be = get_backend(backend)
     if hasattr(be, "render_many") and b > 1:
         imgs, masks, depths = be.render_many(scenes)
@@ -399,12 +421,14 @@ def quick_render(
     light_azimuth: float = 0.0,
     light_elevation: float = 0.0,
     ambient: float = 0.35,
+    encoding: str = "srgb",
 ) -> np.ndarray:
     """Preview image (size, size, 3) uint8 of a head-sized mesh (mm, facegen conventions), auto-framed.
 
     The head centre is the centre of the vertices' bounding box; the zoom makes the larger of the
     box's width and height fill 85% of the image. One white light of intensity ``1 - ambient`` (so a
-    surface facing the light shows its albedo), black background, default backend.
+    surface facing the light shows its albedo), black background, default backend; ``encoding`` as
+    in ``render`` (sRGB by default).
     """
     if not 0.0 <= ambient <= 1.0:
         raise ValueError(f"ambient: expected a value in [0, 1] (the light gets 1 - ambient), received {ambient!r}")
@@ -414,4 +438,4 @@ def quick_render(
     extent = float(max(hi[0] - lo[0], hi[1] - lo[1], 1e-6))
     camera = Camera(yaw=yaw, pitch=pitch, center=center, scale=0.85 * 250.0 / extent)
     lighting = Lighting(lights=(DirectionalLight(light_azimuth, light_elevation, 1.0 - ambient),), ambient=ambient)
-    return render(v, triangles, albedo, camera=camera, lighting=lighting, size=size).image
+    return render(v, triangles, albedo, camera=camera, lighting=lighting, size=size, encoding=encoding).image

@@ -45,12 +45,19 @@ Shading (Gouraud: evaluated per vertex, then interpolated perspective-correctly)
 
     D = ambient * ambient_colour + sum_l intensity_l * colour_l * max(0, n . L_l) + SH(n)
     S = specular * sum_l intensity_l * colour_l * max(0, n . h_l) ** shininess   [n . L_l > 0]
-    colour = albedo * D + S,     image = round(255 * clip(colour, 0, 1))
+    colour = albedo * D + S                              (linear light)
+    image  = encode(composite(colour, decode(background)))  (encoding "srgb", the default)
+    image  = round(255 * clip(composite(colour, background), 0, 1))   (encoding "linear")
 
 where n is the unit vertex normal in the world frame (area-weighted mean of its triangles' normals)
-and h_l = normalize(L_l + view direction). Albedo and image values are used as they are (no sRGB
-transfer is applied). ``SH(n)`` is irradiance from 9 real spherical-harmonics coefficients per
-channel (Ramamoorthi & Hanrahan 2001 basis order Y00, Y1-1, Y10, Y11, Y2-2, Y2-1, Y20, Y21, Y22).
+and h_l = normalize(L_l + view direction). Albedo (per-vertex or texture) and lights are linear
+values and shading is done in linear light. ``composite`` is the mean over a pixel's ssaa samples
+of the colour where covered and the background elsewhere; the background is a display value,
+decoded to linear light first for sRGB output. ``encode`` writes sRGB display bytes (IEC
+61966-2-1) through a 4096-entry table: ``SRGB_LUT[round(4095 * clip(x, 0, 1))]``, within one byte
+of ``round(255 * encode_srgb(x))`` (``facegen.render.colour``). ``SH(n)`` is irradiance from 9
+real spherical-harmonics coefficients per channel (Ramamoorthi & Hanrahan 2001 basis order Y00,
+Y1-1, Y10, Y11, Y2-2, Y2-1, Y20, Y21, Y22).
 """
 from __future__ import annotations
 

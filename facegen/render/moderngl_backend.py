@@ -3,13 +3,17 @@ headless EGL context (Mesa llvmpipe on a CPU, the vendor driver on a GPU).
 
 The vertex shader does the pose, projection and Gouraud shading of ``facegen.render.camera`` (float32
 on the GPU); the fragment shader writes colour (+ alpha = coverage) and the camera depth Z (mm)
-into an RGBA8 and a float32 attachment (the latter read only when depth or landmarks are asked
-for), which are read back and resolved by the same code as the default
-backend (``numba_backend.resolve_buffers``). Vertex normals are computed on the CPU
+into a colour and a float32 attachment (the latter read only when depth or landmarks are asked
+for), which are read back and resolved, composited and encoded by the same code as the default
+backend (``numba_backend.resolve_buffers``). The colour attachment is RGBA32F for sRGB output (the
+default): 8-bit linear values would lose the darks, where one linear step is up to 13 sRGB steps;
+it is RGBA8, as it always was, for ``encoding="linear"``. Vertex normals are computed on the CPU
 (``numba_backend.NormalsCache``) in model coordinates and rotated in the shader.
 
 Differences from the default backend (tested to stay within the issue's tolerances): float32 maths,
-GL's own edge fill rule, triangles crossing the near plane are clipped rather than dropped.
+GL's own edge fill rule, triangles crossing the near plane are clipped rather than dropped; with
+linear output the RGBA8 attachment also rounds each sample to 8 bits and clamps it to [0, 1]
+before the box filter.
 """
 from __future__ import annotations
 
@@ -124,13 +128,15 @@ class ModernglBackend:
         self._tris_key = None
         self._ibo = None
 
-    def _fbo(self, hs: int, ws: int):
-        if (hs, ws) not in self._fbos:
-            col = self.ctx.texture((ws, hs), 4, dtype="f1")
+    def _fbo(self, hs: int, ws: int, dtype: str):
+        """Framebuffer of (hs, ws) pixels with a colour attachment of ``dtype`` ("f1" RGBA8 or "f4"
+        RGBA32F, unclamped) and a float32 camera-depth attachment."""
+        if (hs, ws, dtype) not in self._fbos:
+            col = self.ctx.texture((ws, hs), 4, dtype=dtype)
             zt = self.ctx.texture((ws, hs), 1, dtype="f4")
             depth = self.ctx.depth_renderbuffer((ws, hs))
-            self._fbos[(hs, ws)] = self.ctx.framebuffer(color_attachments=[col, zt], depth_attachment=depth)
-        return self._fbos[(hs, ws)]
+            self._fbos[(hs, ws, dtype)] = self.ctx.framebuffer(color_attachments=[col, zt], depth_attachment=depth)
+        return self._fbos[(hs, ws, dtype)]
 
     def _index_buffer(self, tris: np.ndarray):
         key = (tris.shape, hash(tris.tobytes()))
@@ -186,7 +192,8 @@ class ModernglBackend:
                 tex.filter = (self._mgl.LINEAR, self._mgl.LINEAR)
                 tex.use(0)
                 prog["tex"].value = 0
-            fbo = self._fbo(hs, ws)
+            linear = scene.encoding == "linear"
+            fbo = self._fbo(hs, ws, "f1" if linear else "f4")
             fbo.use()
             fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
             ctx.enable(self._mgl.DEPTH_TEST)
@@ -196,7 +203,10 @@ class ModernglBackend:
             else:
                 ctx.disable(self._mgl.CULL_FACE)
             vao.render(self._mgl.TRIANGLES)
-            col = np.frombuffer(fbo.read(components=4, attachment=0), "u1").reshape(hs, ws, 4)[::-1]
+            if linear:
+                col = np.frombuffer(fbo.read(components=4, attachment=0), "u1").reshape(hs, ws, 4)[::-1]
+            else:
+                col = np.frombuffer(fbo.read(components=4, attachment=0, dtype="f4"), "f4").reshape(hs, ws, 4)[::-1]
             if scene.want_depth:
                 z = np.frombuffer(fbo.read(components=1, dtype="f4", attachment=1), "f4").reshape(hs, ws)[::-1]
             else:
@@ -206,6 +216,10 @@ class ModernglBackend:
             vbo.release()
             if tex is not None:
                 tex.release()
-        zbuf = np.where(col[..., 3] >= 128, z, np.float32(np.inf)).astype(np.float32)
-        colour = col[..., :3].astype(np.float32) * np.float32(1.0 / 255.0)
-        return resolve_buffers(colour, zbuf, scene.background, k)
+        if linear:
+            zbuf = np.where(col[..., 3] >= 128, z, np.float32(np.inf)).astype(np.float32)
+            colour = col[..., :3].astype(np.float32) * np.float32(1.0 / 255.0)
+        else:
+            zbuf = np.where(col[..., 3] >= 0.5, z, np.float32(np.inf)).astype(np.float32)
+            colour = np.ascontiguousarray(col[..., :3])
+        return resolve_buffers(colour, zbuf, scene.background, k, scene.encoding)

@@ -9,6 +9,11 @@ fixed order (the colour buffer is float32, as the resolve rounds through float32
 computed by one thread, so an image is bit-identical across calls, processes and batch sizes.
 ``render_many`` spreads a batch of images over all cores (``numba.prange`` over images, never within
 one).
+
+Output encoding (``facegen.render.colour``): with ``encoding="srgb"`` the resolve composites over
+the background decoded to linear light (decoded once per call, before the kernel) and writes
+``SRGB_LUT[floor(clip(x, 0, 1) * 4095 + 0.5)]``, as ``reference.resolve_reference`` does; with
+"linear" the kernel gets an empty table and runs the arithmetic it always had.
 """
 from __future__ import annotations
 
@@ -20,11 +25,16 @@ from numba import njit, prange
 from numba.extending import overload
 
 from .camera import Lighting, camera_intrinsics, light_direction, rotation_matrix
+from .colour import SRGB_LUT, linear_background
 from .types import Scene
 
 __all__ = ["NormalsCache", "NumbaBackend", "lighting_arrays", "resolve_buffers", "vertex_normals_fast"]
 
 _NO_ALBEDO, _NO_UVS, _NO_TEXTURE = np.zeros((1, 3)), np.zeros((1, 2)), np.zeros((1, 1, 3), np.float32)
+#: The table ``_resolve`` gets per encoding; empty = "linear" (both read-only: one compiled type).
+_NO_LUT = np.zeros(0, np.uint8)
+_NO_LUT.setflags(write=False)
+_LUTS = {"srgb": SRGB_LUT, "linear": _NO_LUT}
 _SH = np.array([0.282095, 0.488603, 0.488603, 0.488603, 1.092548, 1.092548, 0.315392, 1.092548, 0.546274])
 
 
@@ -92,10 +102,33 @@ def _bg_byte_compiled(bg, flat, i, j, c):
     return lambda bg, flat, i, j, c: flat[c]
 
 
+@njit(cache=True, inline="always")
+def _lut_byte(x, lut):
+    """``lut[floor(clip(x, 0, 1) * (N - 1) + 0.5)]`` (N = len(lut)), by truncation (the value is
+    >= 0.5) to an unsigned index (no negative-index wraparound: a third faster than int32); NaN
+    (from an infinite light, say) reads entry 0 rather than outside the table."""
+    x = x if x > 0.0 else 0.0
+    return lut[np.uint32(min(x, 1.0) * (lut.shape[0] - 1) + 0.5)]
+
+
+def _bg_lut(bg, flat, lut, i, j, c):
+    """sRGB byte of the linear background at pixel (i, j), channel c: of the (H, W, 3) image, or
+    ``flat[c]`` (the bytes of a (3,) colour, computed once)."""
+    return _lut_byte(bg[i, j, c], lut) if bg.ndim == 3 else flat[c]
+
+
+@overload(_bg_lut, jit_options={"cache": True})
+def _bg_lut_compiled(bg, flat, lut, i, j, c):
+    if bg.ndim == 3:
+        return lambda bg, flat, lut, i, j, c: _lut_byte(bg[i, j, c], lut)
+    return lambda bg, flat, lut, i, j, c: flat[c]
+
+
 @njit(cache=True, error_model="numpy")  # no ZeroDivisionError branch per pixel; divisors are guarded
 def _render_one(verts, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, d, near,
-                ldirs, lrads, amb, sh, use_sh, spec, shin, cull, k, bg, img, mask, depth):
+                ldirs, lrads, amb, sh, use_sh, spec, shin, cull, k, bg, lut, img, mask, depth):
     """Render one scene into ``img`` (H, W, 3) uint8, ``mask`` (H, W) bool, ``depth`` (H, W) f32.
+    ``bg``: the background in linear light; ``lut``: ``SRGB_LUT``, or empty for linear output.
 
     Passes: (1) pose and project the vertices; (2) vertex normals in the world frame, the
     area-weighted sums of incident face normals ``(v1 - v0) x (v2 - v0)`` normalised (the
@@ -257,13 +290,18 @@ def _render_one(verts, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, 
                     else:
                         for c in range(3):
                             cbuf[yy, xx, c] = w0 * vcol[i0, c] + w1 * vcol[i1, c] + w2 * vcol[i2, c]
-    _resolve(cbuf, zbuf, k, bg, img, mask, depth)
+    _resolve(cbuf, zbuf, k, bg, lut, img, mask, depth)
 
 
 @njit(cache=True)
-def _resolve(cbuf, zbuf, k, bg, img, mask, depth):
+def _resolve(cbuf, zbuf, k, bg, lut, img, mask, depth):
     """Compiled twin of ``reference.resolve_reference`` (colour rounded through float32 like it);
-    ``bg`` is an (H, W, 3) image or a (3,) colour."""
+    ``bg`` is an (H, W, 3) image or a (3,) colour, in the light it is composited in (linear for
+    sRGB output); ``lut``: ``SRGB_LUT`` (sRGB output, ``_resolve_srgb``) or empty (linear output,
+    below)."""
+    if lut.shape[0] > 0:
+        _resolve_srgb(cbuf, zbuf, k, bg, lut, img, mask, depth)
+        return
     h, w = img.shape[0], img.shape[1]
     kk = k * k
     if k == 1:  # the same arithmetic, one sample per pixel
@@ -314,19 +352,68 @@ def _resolve(cbuf, zbuf, k, bg, img, mask, depth):
             depth[i, j] = np.float32(zs / cnt) if 2 * cnt >= kk else np.float32(np.inf)
 
 
+@njit(cache=True)
+def _resolve_srgb(cbuf, zbuf, k, bg, lut, img, mask, depth):
+    """``_resolve`` with sRGB output: the same compositing and box filter (of the linear ``bg``),
+    each channel then encoded by ``_lut_byte``."""
+    h, w = img.shape[0], img.shape[1]
+    kk = k * k
+    if k == 1:
+        flat = np.empty(3, np.uint8)
+        for c in range(3):
+            flat[c] = _lut_byte(_bg(bg, 0, 0, c), lut)
+        for i in range(h):
+            for j in range(w):
+                z = zbuf[i, j]
+                depth[i, j] = np.float32(z)
+                if z < np.inf:
+                    mask[i, j] = True
+                    img[i, j, 0] = _lut_byte(np.float64(np.float32(cbuf[i, j, 0])), lut)
+                    img[i, j, 1] = _lut_byte(np.float64(np.float32(cbuf[i, j, 1])), lut)
+                    img[i, j, 2] = _lut_byte(np.float64(np.float32(cbuf[i, j, 2])), lut)
+                else:
+                    mask[i, j] = False
+                    img[i, j, 0] = _bg_lut(bg, flat, lut, i, j, 0)
+                    img[i, j, 1] = _bg_lut(bg, flat, lut, i, j, 1)
+                    img[i, j, 2] = _bg_lut(bg, flat, lut, i, j, 2)
+        return
+    for i in range(h):
+        for j in range(w):
+            cnt = 0
+            zs = 0.0
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            for a in range(k):
+                for b in range(k):
+                    z = zbuf[i * k + a, j * k + b]
+                    if z < np.inf:
+                        cnt += 1
+                        zs += np.float64(np.float32(z))
+                        a0 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 0]))
+                        a1 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 1]))
+                        a2 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 2]))
+            rest = kk - cnt
+            img[i, j, 0] = _lut_byte((a0 + rest * _bg(bg, i, j, 0)) / kk, lut)
+            img[i, j, 1] = _lut_byte((a1 + rest * _bg(bg, i, j, 1)) / kk, lut)
+            img[i, j, 2] = _lut_byte((a2 + rest * _bg(bg, i, j, 2)) / kk, lut)
+            mask[i, j] = 2 * cnt >= kk
+            depth[i, j] = np.float32(zs / cnt) if 2 * cnt >= kk else np.float32(np.inf)
+
+
 @njit(cache=True, parallel=True)
 def _render_many(verts, mesh_of, tris, albedo, albedo_of, rots, centers, intr, near, ldirs, lrads, amb, sh,
-                 use_sh, spec, shin, cull, k, bg, bg_of, img, mask, depth):
+                 use_sh, spec, shin, cull, k, bg, bg_of, lut, img, mask, depth):
     """Batch twin of ``_render_one``, one image per thread: image b shows mesh ``verts[mesh_of[b]]``
     with albedo ``albedo[albedo_of[b]]`` over ``bg[bg_of[b]]``, seen by camera ``rots[b]``,
     ``centers[b]``, ``intr[b] = (f, cx, cy, d)``, ``near[b]``, lit by ``ldirs[b]``, ``lrads[b]``,
-    ``amb[b]``, ``sh[b]``, ``spec[b]``, ``shin[b]``."""
+    ``amb[b]``, ``sh[b]``, ``spec[b]``, ``shin[b]``; all encoded through ``lut``."""
     dummy_uv = np.zeros((1, 2))
     dummy_tex = np.zeros((1, 1, 3), dtype=np.float32)
     for b in prange(img.shape[0]):
         _render_one(verts[mesh_of[b]], tris, albedo[albedo_of[b]], dummy_uv, dummy_tex, False, rots[b], centers[b],
                     intr[b, 0], intr[b, 1], intr[b, 2], intr[b, 3], near[b], ldirs[b], lrads[b], amb[b], sh[b],
-                    use_sh[b], spec[b], shin[b], cull, k, bg[bg_of[b]], img[b], mask[b], depth[b])
+                    use_sh[b], spec[b], shin[b], cull, k, bg[bg_of[b]], lut, img[b], mask[b], depth[b])
 
 
 @njit(cache=True)
@@ -389,15 +476,17 @@ class NormalsCache:
         return nrm
 
 
-def resolve_buffers(colour: np.ndarray, zbuf: np.ndarray, background: np.ndarray, ssaa: int):
-    """Compiled ``reference.resolve_reference`` for any backend's (Hs, Ws, 3) colour and (Hs, Ws) zbuf
-    (+inf = empty) over ``background`` ((H, W, 3) image or (3,) colour). Returns (image (H, W, 3)
-    uint8, mask (H, W) bool, depth (H, W) float32)."""
+def resolve_buffers(colour: np.ndarray, zbuf: np.ndarray, background: np.ndarray, ssaa: int,
+                    encoding: str = "srgb"):
+    """Compiled ``reference.resolve_reference`` for any backend's (Hs, Ws, 3) linear colour and
+    (Hs, Ws) zbuf (+inf = empty) over ``background`` ((H, W, 3) image or (3,) colour, display
+    values), with output ``encoding`` ("srgb" or "linear", ``facegen.render.colour``). Returns
+    (image (H, W, 3) uint8, mask (H, W) bool, depth (H, W) float32)."""
     h, w = zbuf.shape[0] // ssaa, zbuf.shape[1] // ssaa
     img = np.empty((h, w, 3), np.uint8)
     mask = np.empty((h, w), np.bool_)
     depth = np.empty((h, w), np.float32)
-    _resolve(colour, zbuf, ssaa, background, img, mask, depth)
+    _resolve(colour, zbuf, ssaa, linear_background(background, encoding), _LUTS[encoding], img, mask, depth)
     return img, mask, depth
 
 
@@ -454,11 +543,12 @@ class NumbaBackend:
                     rotation_matrix(cam.yaw, cam.pitch, cam.roll), np.asarray(cam.center, np.float64),
                     f, cx, cy, d, float(cam.near), ldirs, lrads, amb, sh, use_sh,
                     float(scene.lighting.specular), float(scene.lighting.shininess), scene.cull_backfaces,
-                    scene.ssaa, scene.background, img, mask, depth)
+                    scene.ssaa, linear_background(scene.background, scene.encoding), _LUTS[scene.encoding],
+                    img, mask, depth)
         return img, mask, depth
 
     def render_many(self, scenes: list[Scene]):
-        """Images of scenes sharing triangles, size, ssaa, culling and vertex albedo, on all cores.
+        """Images of scenes sharing triangles, size, ssaa, culling, encoding and vertex albedo, on all cores.
 
         Scenes whose ``vertices`` (or ``albedo``) are the same array object share one copy (vertex
         normals are computed per image, from the posed vertices). Returns (images (B, H, W, 3)
@@ -480,12 +570,13 @@ class NumbaBackend:
         spec = np.array([s.lighting.specular for s in scenes], dtype=np.float64)
         shin = np.array([s.lighting.shininess for s in scenes], dtype=np.float64)
         bg_of, bgs = _dedupe([s.background for s in scenes])
+        bgs = [linear_background(bg, s0.encoding) for bg in bgs]
         img = np.empty((b, h, w, 3), np.uint8)
         mask = np.empty((b, h, w), np.bool_)
         depth = np.empty((b, h, w), np.float32)
         _render_many(np.stack(verts), mesh_of, s0.triangles, np.stack(albedo), albedo_of, rots, centers, intr,
                      near, ldirs, lrads, amb, sh, use_sh, spec, shin, s0.cull_backfaces, s0.ssaa, np.stack(bgs), bg_of,
-                     img, mask, depth)
+                     _LUTS[s0.encoding], img, mask, depth)
         return img, mask, depth
 
 

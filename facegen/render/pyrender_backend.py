@@ -9,7 +9,12 @@ pyrender checks is therefore everything after shading: projection through its ow
 read-back. On OSMesa pyrender draws into the default buffer (no alpha, no MSAA; coverage = depth
 > 0); on EGL it draws with 4x MSAA into an RGBA framebuffer, so silhouette pixels blend with the
 transparent clear colour and this backend un-premultiplies them. Either way the background is
-composited here, by the shared resolve step.
+composited and the image encoded (sRGB by default) here, by the shared resolve step.
+
+Precision: pyrender reads back 8-bit linear colour, clamped to [0, 1] per sample. With sRGB output
+(the default) the darks lose most: one 8-bit linear step is 13 sRGB steps near black (1.7 at a
+linear 0.1, 0.7 at 0.5), so the half-step rounding error alone can reach 6 sRGB steps in the
+deepest shadows (``tests/test_render_pyrender_backend.py`` states the tolerance measured).
 
 Platform: PyOpenGL picks its platform once, at import, from ``PYOPENGL_PLATFORM``; pyrender reads
 the variable again when it creates an OffscreenRenderer. This backend sets it to ``platform`` only
@@ -153,4 +158,4 @@ class PyrenderBackend:
             covered &= alpha >= 0.5
             fg = fg / np.maximum(alpha, np.float32(1e-6))[..., None]
         zbuf = np.where(covered, z, np.inf).astype(np.float32)
-        return resolve_buffers(np.ascontiguousarray(fg), zbuf, scene.background, k)
+        return resolve_buffers(np.ascontiguousarray(fg), zbuf, scene.background, k, scene.encoding)

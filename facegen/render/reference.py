@@ -1,11 +1,13 @@
 """Plain-numpy reference rasteriser (backend name ``"numpy"``): slow, written for clarity, and the
 yardstick the compiled backend is tested against. Same maths as ``numba_backend`` (Gouraud shading,
-perspective-correct interpolation, z-buffer with strict ``<``, pixel centres at half-integers)."""
+perspective-correct interpolation, z-buffer with strict ``<``, pixel centres at half-integers, the
+same output encoding: ``resolve_reference``, ``facegen.render.colour``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from .camera import camera_intrinsics, shade_vertices, transform_points, vertex_normals
+from .colour import SRGB_LUT, SRGB_LUT_SIZE, decode_srgb
 from .types import Buffers, Scene
 
 __all__ = ["NumpyBackend", "rasterize_reference", "resolve_reference", "sample_texture_reference"]
@@ -88,21 +90,30 @@ def rasterize_reference(scene: Scene) -> Buffers:
     return Buffers(colour=cbuf.astype(np.float32), zbuf=zbuf.astype(np.float32))
 
 
-def resolve_reference(buffers: Buffers, background: np.ndarray, ssaa: int):
-    """Composite over ``background`` ((H, W, 3) image or (3,) colour) and box-filter k x k samples.
+def resolve_reference(buffers: Buffers, background: np.ndarray, ssaa: int, encoding: str = "srgb"):
+    """Composite over ``background`` ((H, W, 3) image or (3,) colour, display values) and box-filter
+    k x k samples, then encode (``encoding`` "srgb" or "linear").
 
-    Returns (image (H, W, 3) uint8, mask (H, W) bool, depth (H, W) float32). A pixel's colour is the
-    mean over its k*k samples, each sample being the surface colour where covered and the
-    background elsewhere; mask = covered samples >= half; depth = mean depth of the covered samples
-    where mask, +inf elsewhere.
+    Returns (image (H, W, 3) uint8, mask (H, W) bool, depth (H, W) float32). A pixel's colour x is
+    the mean over its k*k samples, each sample being the (linear) surface colour where covered and
+    the background elsewhere: ``decode_srgb(background)`` (linear light) for "srgb", ``background``
+    as it is for "linear". Its byte is ``SRGB_LUT[floor(clip(x, 0, 1) * (N - 1) + 0.5)]`` for "srgb",
+    ``floor(clip(x, 0, 1) * 255 + 0.5)`` for "linear". mask = covered samples >= half; depth = mean
+    depth of the covered samples where mask, +inf elsewhere.
     """
     k = ssaa
+    srgb = encoding == "srgb"
+    if srgb:
+        background = decode_srgb(background)
     h, w = buffers.zbuf.shape[0] // k, buffers.zbuf.shape[1] // k
     cov = np.isfinite(buffers.zbuf).reshape(h, k, w, k)
     col = np.where(cov[..., None], buffers.colour.reshape(h, k, w, k, 3).astype(np.float64), 0.0)
     cnt = cov.sum(axis=(1, 3))
     out = (col.sum(axis=(1, 3)) + (k * k - cnt)[..., None] * background) / (k * k)
-    image = np.floor(np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if srgb:
+        image = SRGB_LUT[np.floor(np.clip(out, 0.0, 1.0) * (SRGB_LUT_SIZE - 1) + 0.5).astype(np.intp)]
+    else:
+        image = np.floor(np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     zs = np.where(cov, buffers.zbuf.reshape(h, k, w, k).astype(np.float64), 0.0).sum(axis=(1, 3))
     mask = 2 * cnt >= k * k
     depth = np.where(mask, zs / np.maximum(cnt, 1), np.inf).astype(np.float32)
@@ -116,4 +127,4 @@ class NumpyBackend:
 
     def render(self, scene: Scene):
         """(image, mask, depth) of one scene; see ``resolve_reference``."""
-        return resolve_reference(rasterize_reference(scene), scene.background, scene.ssaa)
+        return resolve_reference(rasterize_reference(scene), scene.background, scene.ssaa, scene.encoding)

@@ -25,11 +25,15 @@ class Scene:
         camera, lighting: settings (``facegen.render.camera``).
         height, width: output image size, pixels.
         background: composited behind the mesh, float64 in [0, 1]: an (H, W, 3) image, or a (3,)
-            RGB colour (backends then read three numbers instead of an image per pixel).
+            RGB colour (backends then read three numbers instead of an image per pixel). Display
+            values: with ``encoding="srgb"`` backends decode them to linear light before compositing
+            (``facegen.render.colour``).
         ssaa: supersampling factor k >= 1 (rasterise at k*H x k*W, box-filter down).
         cull_backfaces: drop triangles seen from behind.
         want_depth: the caller needs the depth map (for itself or for landmark visibility); a
             backend may skip reading depth back when False (its depth output is then undefined).
+        encoding: the image's bytes, one of ``colour.ENCODINGS``: "srgb" (sRGB-encoded display
+            values of the linear shading) or "linear" (the linear values themselves).
     """
 
     vertices: np.ndarray
@@ -45,6 +49,7 @@ class Scene:
     ssaa: int = 1
     cull_backfaces: bool = True
     want_depth: bool = True
+    encoding: str = "srgb"
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,12 @@ class RenderOutput:
     """One rendered image and, on request, its labels.
 
     Attributes:
-        image: (H, W, 3) uint8 RGB, ``round(255 * clip(colour, 0, 1))`` after compositing.
+        image: (H, W, 3) uint8 RGB. The linear shaded colour c (``facegen.render.camera``), composited
+            over the background (decoded to linear light) and box-filtered, then encoded: with
+            ``encoding="srgb"`` (the default) sRGB display values, ``SRGB_LUT[round(4095 * clip(c, 0,
+            1))]``, within one byte of ``round(255 * encode_srgb(clip(c, 0, 1)))``
+            (``facegen.render.colour``), as a camera writes a JPEG; with ``encoding="linear"``
+            ``round(255 * clip(c, 0, 1))`` over the background as given.
         mask: (H, W) bool, True where the mesh covers the pixel (>= half its samples), or None.
         depth: (H, W) float32 camera depth Z in mm (mean over the pixel's covered samples) where
             ``mask`` is True, +inf elsewhere, or None.
