@@ -109,9 +109,12 @@ def test_sampled_european_young_adults_meet_the_published_norms(embedded):
     for name, by_sex in table.items():
         for sex, (mean, sd, frac) in by_sex.items():
             mu, sd_norm = NORMS[name].of(sex)
-            assert frac >= 0.95, f"{name} {sex}: only {frac:.1%} within 2 s.d. of {mu} +- {sd_norm}"
+            # a normal with the published mean and s.d. has 95.4% within 2 s.d.; 1000 draws split
+            # by sex give about +-1% of sampling error
+            assert frac >= 0.93, f"{name} {sex}: only {frac:.1%} within 2 s.d. of {mu} +- {sd_norm}"
             assert abs(mean - mu) < 0.5 * sd_norm, f"{name} {sex}: mean {mean:.1f} vs norm {mu}"
-            assert sd > 0.3 * sd_norm, f"{name} {sex}: model s.d. {sd:.2f} is implausibly small"
+            # within one sex and population the model's identity spread is the published spread
+            assert 0.7 < sd / sd_norm < 1.3, f"{name} {sex}: model s.d. {sd:.2f} vs published {sd_norm}"
         assert by_sex["male"][0] > by_sex["female"][0], name
 
 

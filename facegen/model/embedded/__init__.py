@@ -33,7 +33,7 @@ from .geometry import build_grid
 
 __all__ = ["embedded_model", "build_model", "clear_cache", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 _log = logging.getLogger(__name__)
 _CACHE: dict[str, FaceModel] = {}
 
@@ -157,7 +157,12 @@ def build_model() -> FaceModel:
     sd_norm = np.array([0.5 * (NORMS[m].female[1] + NORMS[m].male[1]) for m in names])
     fn = lambda u: _measures(u, pts)  # noqa: E731
 
-    mean_alb = _albedo.mean_albedo(v0, g.front, _albedo.cavity(v0, g.rows, g.cols))
+    theta = g.theta[np.arange(v0.shape[0]) % g.cols]
+    masks["hair"] = _albedo.hair_mask(theta, v0[:, 1])
+    occlusion = _albedo.cavity(v0, g.rows, g.cols)
+    down = _albedo.underside(v0, g.triangles)
+    skin_alb = _albedo.mean_albedo(v0, g.front, occlusion, down=down)
+    mean_alb = _albedo.mean_albedo(v0, g.front, occlusion, hair=masks["hair"], down=down)
     weight = 0.3 + 0.7 * g.front
     g_extra, g_alb = _factors.gender_extras(g, v0, masks, mean_alb)
     e_extra, e_alb = _factors.ethnic_extras(g, v0, masks, mean_alb)
@@ -204,6 +209,7 @@ def build_model() -> FaceModel:
 
     # 6. identity texture, banded
     bands = _modes.texture_fields(g, weight, masks, mean_alb)
+    bands[0] += _albedo.hair_fields(theta, v0[:, 1], skin_alb)
     tex_basis, tex_sd, tex_band = _modes.pca_texture(bands)
 
     # 7. expressions, landmarks, regions

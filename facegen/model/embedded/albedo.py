@@ -13,11 +13,24 @@ import numpy as np
 
 from .geometry import EYE_Y, MOUTH_Y, gauss2
 
-__all__ = ["SKIN", "cavity", "mean_albedo", "paint_masks", "brow_line", "lip_heights", "MOUTH_BAND", "EYE_X",
+__all__ = ["SKIN", "HAIR", "BEARD", "hair_mask", "hair_fields", "cavity", "mean_albedo", "paint_masks", "brow_line", "lip_heights", "MOUTH_BAND", "EYE_X",
            "EYE_HALF", "CH_X"]
 
 #: Mean skin colour (linear RGB), the average of the four ethnicity levels in ``factors``.
-SKIN = np.array([0.545, 0.35, 0.25])
+SKIN = np.array([0.3975, 0.24375, 0.16875])
+#: Darkening of the deepest creases (baked ambient occlusion) and of surfaces facing down.
+OCCLUSION = 0.3
+UNDERSIDE = 0.45
+#: Darkening of the beard area of men (relative), the male-female difference of ``factors``.
+BEARD = 0.25
+#: Mean scalp-hair colour (linear RGB): dark brown.
+HAIR = np.array([0.045, 0.032, 0.022])
+#: Hairline height (mm) against |azimuth| (rad): the frontal hairline (trichion about 55 mm above the
+#: brows), the temples, in front of and over the ears, the nape.
+_HAIRLINE = (np.array([0.0, 0.3, 0.6, 0.85, 1.15, 1.45, 1.75, 2.1, np.pi]),
+             np.array([90.0, 88.0, 80.0, 66.0, 48.0, 42.0, 38.0, -45.0, -62.0]))
+#: Softness (mm) of the hairline.
+HAIR_EDGE = 3.0
 #: Half-height (mm) of the dark band at the mouth line; horizontal centre (mm) and half-width of each eye.
 MOUTH_BAND = 0.55
 EYE_X = 31.0
@@ -77,11 +90,36 @@ def paint_masks(x: np.ndarray, y: np.ndarray, front: np.ndarray) -> dict[str, np
     cheek = gauss2(ax, y, 40.0, -2.0, 14.0, 12.0) * front
     socket = (gauss2(ax, y, EYE_X - 2.0, EYE_Y + 1.0, 13.0, 8.0) * (1.0 - eye)
               + 0.6 * gauss2(ax, y, EYE_X, EYE_Y + 8.0, 11.0, 1.5)) * front
-    beard = (_smooth((MOUTH_Y + 22.0 - y) / 8.0) * _smooth((y + 95.0) / 6.0) * _smooth((58.0 - ax) / 10.0)
+    beard = (_smooth((MOUTH_Y + 24.0 - y) / 16.0) * _smooth((y + 95.0) / 6.0) * _smooth((60.0 - ax) / 16.0)
              * (1.0 - lips) * front)
     return {"socket": np.clip(socket, 0.0, 1.0), "eye": eye, "iris": iris, "pupil": pupil, "lash": lash,
             "brow": brow, "lips": lips,
             "band": band, "nostril": nostril, "cheek": cheek, "beard": beard}
+
+
+def hair_mask(theta: np.ndarray, y: np.ndarray, raise_mm: float | np.ndarray = 0.0) -> np.ndarray:
+    """Scalp-hair coverage (V,) in [0, 1] at azimuth ``theta`` (rad) and height ``y`` (mm): 1 above the
+    hairline ``_HAIRLINE`` (raised by ``raise_mm``), 0 below, over a ``HAIR_EDGE`` mm soft edge."""
+    line = np.interp(np.abs(theta), *_HAIRLINE) + raise_mm
+    return _smooth((y - line) / (2.0 * HAIR_EDGE) + 0.5)
+
+
+def hair_fields(theta: np.ndarray, y: np.ndarray, skin_alb: np.ndarray) -> list[np.ndarray]:
+    """Identity albedo fields (V, 3), one s.d. each, of the scalp hair: hairline height (+-5 mm),
+    temple recession, hair lightness and hair redness. ``skin_alb`` (V, 3) is
+    the albedo without hair, so a moved hairline trades skin for hair colour (the model is linear)."""
+    at = np.abs(theta)
+    temples = np.exp(-0.5 * ((at - 0.8) / 0.25) ** 2)
+    cover = hair_mask(theta, y)
+    diff = HAIR[None, :] - skin_alb
+
+    def moved(dy):
+        return 0.5 * (hair_mask(theta, y, -dy) - hair_mask(theta, y, dy))[:, None] * diff
+
+    # amplitudes keep +-3 s.d. inside [0, 1] (a linear model cannot make blond hair from black)
+    return [0.2 * moved(4.0), 0.2 * moved(6.0 * temples),
+            cover[:, None] * HAIR * np.array([0.25, 0.24, 0.2]),       # lightness
+            cover[:, None] * HAIR * np.array([0.12, 0.02, -0.06])]    # redness
 
 
 def cavity(vertices: np.ndarray, rows: int, cols: int, sigma: float = 3.0) -> np.ndarray:
@@ -102,16 +140,30 @@ def cavity(vertices: np.ndarray, rows: int, cols: int, sigma: float = 3.0) -> np
     return np.clip(((sm - v) * n).sum(-1), 0.0, None).ravel()
 
 
-def mean_albedo(vertices: np.ndarray, front: np.ndarray, occlusion: np.ndarray | None = None) -> np.ndarray:
+def underside(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """How much each vertex faces down (V,) in [0, 1]: max(0, -n_y) of the vertex normal. Surfaces
+    facing the floor (under the chin and jaw, under the nose and brows) get little of the light of a
+    room or the sky, so baking it in separates the jaw from the neck as photographs do."""
+    from ...render.camera import vertex_normals
+
+    return np.clip(-vertex_normals(vertices, triangles)[:, 1], 0.0, 1.0)
+
+
+def mean_albedo(vertices: np.ndarray, front: np.ndarray, occlusion: np.ndarray | None = None,
+                hair: np.ndarray | None = None, down: np.ndarray | None = None) -> np.ndarray:
     """Mean albedo (V, 3) linear RGB of the neutral mean surface ``vertices`` (V, 3) mm.
 
-    ``occlusion`` (V,) in mm of concavity (see :func:`cavity`) darkens creases and sockets.
+    ``occlusion`` (V,) in mm of concavity (see :func:`cavity`) darkens creases and sockets, ``down``
+    (V,) (see :func:`underside`) the undersides; ``hair``
+    (V,) coverage in [0, 1] (see :func:`hair_mask`) paints scalp hair of colour ``HAIR``.
     """
     x, y = vertices[:, 0], vertices[:, 1]
     m = paint_masks(x, y, front)
     col = np.tile(SKIN, (x.size, 1))
     if occlusion is not None:
-        col = col * (1.0 - 0.45 * np.clip(occlusion / 2.5, 0.0, 1.0))[:, None]
+        col = col * (1.0 - OCCLUSION * np.clip(occlusion / 2.5, 0.0, 1.0))[:, None]
+    if down is not None:
+        col = col * (1.0 - UNDERSIDE * down)[:, None]
 
     def mix(mask, rgb):
         nonlocal col
@@ -124,11 +176,16 @@ def mean_albedo(vertices: np.ndarray, front: np.ndarray, occlusion: np.ndarray |
     mul(m["cheek"], (1.05, 0.94, 0.94))
     mul(m["socket"], (0.72, 0.66, 0.66))
     mul(m["lips"], (0.88, 0.62, 0.64))
-    mul(m["brow"], (0.12, 0.105, 0.10))
+    mul(m["brow"], (0.30, 0.27, 0.25))       # mid density: identity modes make them sparser or denser
     mix(m["eye"], (0.42, 0.38, 0.35))
-    mix(m["iris"], (0.09, 0.05, 0.03))
+    mix(m["iris"], (0.075, 0.05, 0.035))
     mix(m["pupil"], (0.01, 0.01, 0.01))
     mul(np.clip(m["lash"], 0.0, 1.0), (0.10, 0.09, 0.09))
     mix(np.clip(m["nostril"], 0.0, 1.0) * 0.7, (0.05, 0.02, 0.02))
     mix(m["band"], (0.05, 0.015, 0.015))
+    if hair is not None:
+        mix(hair, HAIR)
+        # half a beard shadow: the gender offsets (+-half the male-female difference) then leave
+        # women's lower face clear and give men the whole shadow
+        mul(m["beard"] * (1.0 - hair), 1.0 - 0.5 * BEARD)
     return np.clip(col, 0.0, 1.0)

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .albedo import SKIN
+from .albedo import BEARD, HAIR, SKIN
 from .fields import rng_for, smooth_field
 from .geometry import EYE_Y, MOUTH_Y, Grid, gauss2
 
-__all__ = ["GENDERS", "ETHNICITIES", "AGE_REFERENCE", "AGE_RANGE", "SKIN_TONES", "ETHNIC_CHOICES",
+__all__ = ["GENDERS", "ETHNICITIES", "AGE_REFERENCE", "AGE_RANGE", "SKIN_TONES", "HAIR_TONES", "ETHNIC_CHOICES",
            "ETHNIC_CALIBRATED", "ethnic_targets", "AGE_CHOICES", "AGE_SPAN", "age_targets", "gender_extras",
            "age_fields", "ethnic_extras"]
 
@@ -40,12 +40,23 @@ ETHNICITIES = ("african", "east_asian", "european", "south_asian")
 AGE_REFERENCE = 45.0
 AGE_RANGE = (20.0, 70.0)
 
-#: Skin colour (linear RGB) of each ethnicity level; their mean is ``albedo.SKIN``.
+#: Skin colour (linear RGB) of each ethnicity level; their mean is ``albedo.SKIN``. Anchored on the
+#: "light skin" and "dark skin" patches of the ColorChecker (sRGB 194/150/130 and 115/82/68, i.e.
+#: linear 0.54/0.31/0.22 and 0.17/0.08/0.06; McCamy, Marcus & Davidson 1976), shown through the sRGB
+#: output encoding of the renderer; african a little above the dark patch (skin reflectance at
+#: 650 nm of dark skin lies between about 0.1 and 0.3).
 SKIN_TONES = {
-    "african": np.array([0.28, 0.16, 0.10]),
-    "east_asian": np.array([0.70, 0.48, 0.34]),
-    "european": np.array([0.74, 0.48, 0.38]),
-    "south_asian": np.array([0.46, 0.28, 0.18]),
+    "african": np.array([0.21, 0.115, 0.075]),
+    "east_asian": np.array([0.50, 0.33, 0.22]),
+    "european": np.array([0.55, 0.34, 0.26]),
+    "south_asian": np.array([0.33, 0.19, 0.12]),
+}
+#: Scalp-hair colour (linear RGB) of each level; their mean is ``albedo.HAIR``.
+HAIR_TONES = {
+    "african": np.array([0.030, 0.022, 0.018]),
+    "east_asian": np.array([0.028, 0.022, 0.018]),
+    "european": np.array([0.090, 0.060, 0.034]),
+    "south_asian": np.array([0.032, 0.024, 0.018]),
 }
 #: Measure differences (mm, sex-averaged) of each level from ``european`` that the published table
 #: does not give as a number: where ``anthropometry.ETHNIC_DIFFERENCES`` documents a direction, the
@@ -141,11 +152,14 @@ def gender_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray],
     shape[:, 2] += -6.0 * _smoothstep(-np.cos(g.theta)[np.arange(x.size) % g.cols] / 0.8)
     shape[:, 0] += 0.04 * x * _smoothstep((-95.0 - y) / 15.0)                           # thicker neck
     skin = np.clip(1.0 - masks["eye"] - masks["band"], 0.0, 1.0)
+    # men: darker, denser brows, a beard shadow, temples receding (hair traded for skin)
+    temples = np.exp(-0.5 * ((np.abs(g.theta[np.arange(x.size) % g.cols]) - 0.8) / 0.25) ** 2)
+    recede = masks["hair"] * _smoothstep((88.0 - y) / 20.0) * temples
     rel = (-0.08 * skin[:, None] * np.array([1.0, 1.0, 1.0])
-           - 0.10 * masks["brow"][:, None] * np.array([1.0, 1.0, 1.0])
-           - 0.18 * masks["beard"][:, None] * np.array([1.0, 0.9, 0.75])
+           - 0.35 * masks["brow"][:, None] * np.array([1.0, 1.0, 1.0])
+           - BEARD / (1.0 - 0.5 * BEARD) * masks["beard"][:, None] * (1.0 - masks["hair"][:, None])
            + 0.15 * masks["lips"][:, None] * np.array([-0.1, 1.0, 0.8]))   # paler lips in men
-    alb = rel * mean_alb
+    alb = rel * mean_alb + 0.5 * recede[:, None] * (SKIN - HAIR)[None, :]
     return shape, alb
 
 
@@ -172,11 +186,12 @@ def age_fields(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray], weight: np.
         ang = np.radians(-25.0 + 25.0 * k)
         d = (ax - 50.0) * np.sin(ang) - (y - EYE_Y) * np.cos(ang)
         lines += 0.8 * np.exp(-0.5 * (d / 0.6) ** 2) * gauss2(ax, y, 53.0, EYE_Y, 4.0, 6.0)
+    greying = masks["hair"][:, None] * (np.array([0.16, 0.15, 0.14]) - HAIR)[None, :] / 50.0   # grey at 95
     grey = SKIN.mean() / SKIN - 1.0
     rel = skin[:, None] * (-0.002 + 0.002 * grey[None, :]
                            + 0.0012 * blotch[:, None] * np.array([1.0, 1.1, 1.2])
                            - 0.002 * lines[:, None] * fr[:, None])
-    alb = rel * mean_alb
+    alb = rel * mean_alb + greying
     return shape, alb
 
 
@@ -199,13 +214,14 @@ def ethnic_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray],
         "european": (2.5, -1.5, -1.5, 1.5),
         "south_asian": (1.0, 0.5, -0.5, 0.5),
     }
-    skin = np.clip(1.0 - masks["eye"] - masks["band"] - masks["nostril"], 0.0, 1.0)
+    skin = np.clip(1.0 - masks["eye"] - masks["band"] - masks["nostril"], 0.0, 1.0) * (1.0 - masks["hair"])
     shapes, albs = [], []
     for e in ETHNICITIES:
         br, lp, ey, tp = spec[e]
         s = np.zeros_like(v)
         s[:, 2] = br * bridge + lp * lips + ey * eyes + tp * tip
         shapes.append(s)
-        albs.append(skin[:, None] * mean_alb * (SKIN_TONES[e] / SKIN - 1.0)[None, :])
+        albs.append(skin[:, None] * mean_alb * (SKIN_TONES[e] / SKIN - 1.0)[None, :]
+                    + masks["hair"][:, None] * (HAIR_TONES[e] - HAIR)[None, :])
     shapes, albs = np.stack(shapes), np.stack(albs)
     return shapes - shapes.mean(0), albs - albs.mean(0)

@@ -91,9 +91,11 @@ def points(g: Grid, verts: np.ndarray) -> dict[str, int]:
 def ibug68(g: Grid, verts: np.ndarray, pts: dict[str, int]) -> np.ndarray:
     """The 68 iBUG landmarks (vertex indices) in the standard order (0-16 jaw from the face's right)."""
     idx: list[int] = []
-    # 0-16 jaw contour: targets on the frontal outline, face's right (-x) to left, 8 = gnathion
-    jaw = [(62.0, 12.0), (61.0, -4.0), (59.0, -20.0), (56.0, -36.0), (50.0, -52.0), (42.0, -65.0),
-           (32.0, -75.0), (17.0, -82.0)]
+    # 0-16 jaw contour: targets on the frontal outline, face's right (-x) to left, 8 = gnathion. The
+    # 300-W convention starts the contour near the level of the eyes (by the tragus); targets were set
+    # by the mean placement of dlib's 300-W predictor on 40 frontal renders (scripts/judge_faces.py)
+    jaw = [(67.4, 29.8), (66.7, 11.1), (65.2, -7.7), (61.1, -24.5), (53.6, -41.1), (44.2, -58.2),
+           (30.5, -70.5), (15.9, -78.5)]
     idx += [_nearest(g, verts, -x, y, 0.05) for x, y in jaw]
     idx.append(pts["gn"])
     idx += [_nearest(g, verts, x, y, 0.05) for x, y in reversed(jaw)]
@@ -103,7 +105,9 @@ def ibug68(g: Grid, verts: np.ndarray, pts: dict[str, int]) -> np.ndarray:
     idx += [_nearest(g, verts, -x, y) for x, y in zip(bx, by)]
     idx += [_nearest(g, verts, x, y) for x, y in zip(bx[::-1], by[::-1])]
     # 27-30 nose bridge down to the tip (30 = pronasale), 31-35 nostril base right -> left
-    idx += [pts["n"], _nearest(g, verts, 0.0, 22.0), _nearest(g, verts, 0.0, 9.0), pts["prn"]]
+    # (300-W: 27 on the bridge at the level of the eyes, below the nasion; 27-30 equally spaced)
+    y27, y30 = EYE_Y + 1.0, float(verts[pts["prn"], 1])
+    idx += [_nearest(g, verts, 0.0, y27 + (y30 - y27) * k / 3.0) for k in range(3)] + [pts["prn"]]
     idx += [_nearest(g, verts, x, y) for x, y in ((-9.5, -16.0), (-5.0, -18.0), (0.0, -19.0),
                                                   (5.0, -18.0), (9.5, -16.0))]
     # 36-41 right eye (outer corner, upper lid x2, inner corner, lower lid x2); 42-47 left eye

@@ -1,0 +1,291 @@
+#!/usr/bin/env python
+"""Judge rendered faces with real face networks trained on photographs (dlib).
+
+dlib's HOG face detector, its 68-point shape predictor (iBUG 300-W) and its ResNet face-recognition
+network (99.38% on LFW) look at renders of ``--identities`` identities of a model:
+
+* gallery: one neutral, frontal, frontally lit image per identity at its base age (uniform over
+  the model's age range, when it has a factor model);
+* probes: ``--per-identity`` images per identity with yaw and pitch uniform in +-15 deg, light
+  azimuth and elevation uniform in +-30 deg and a random expression of the model (intensity 0.5-1).
+
+Figures (printed, and written as JSON with ``--json``):
+
+* detection: fraction of probe images where HOG finds a face, pooled and per gender, ethnicity,
+  expression (factor level);
+* NME: mean over detected probes of  mean_k ||p_k - q_k|| / ||q_36 - q_45||  (p: dlib's 68 points,
+  q: the record's ``landmarks_2d``, normalised by the outer-eye-corner distance), all 68 points and
+  the 17 jaw points;
+* identification rank-1: fraction of probes whose nearest gallery embedding (Euclidean) is their own
+  identity's;
+* verification at dlib's threshold 0.6: balanced accuracy of "distance < 0.6" over all
+  probe-gallery pairs (mean of the same-identity acceptance and different-identity rejection rates);
+* nearest-identity distance: per identity, the distance of its gallery embedding to the nearest
+  other identity's; the fraction of identities within 0.6 of another (dlib: same person);
+* labels: gender, ethnicity and age read from the gallery+probe embeddings by a linear model
+  (logistic regression / ridge), cross-validated by identity (GroupKFold, 5 folds): accuracy and
+  chance, and age R^2.
+
+Targets of issue 15: detection >= 95% pooled and >= 90% in every ethnicity, NME <= 0.06, rank-1
+>= 97%, verification >= 90%, < 10% of identities within 0.6 of another.
+
+    pip install dlib-bin face-recognition-models   # the networks (about 130 MB)
+    python scripts/judge_faces.py                                # embedded model, 100 x 8
+    python scripts/judge_faces.py --identities 40 --per-identity 4 --size 160   # quicker
+    python scripts/judge_faces.py --model path/to/ict-facekit --json judge.json --sheet sheet.png
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+THRESHOLD = 0.6
+
+
+def _dlib():
+    try:
+        import dlib
+    except ImportError:
+        sys.exit("judge_faces needs dlib: pip install dlib-bin face-recognition-models")
+    import importlib.util
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("judge_faces needs the dlib model files: pip install face-recognition-models")
+    # the package's __init__ imports pkg_resources (gone from new setuptools); read its folder directly
+    models = Path(list(spec.submodule_search_locations)[0]) / "models"
+    return (dlib, dlib.get_frontal_face_detector(),
+            dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat")),
+            dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat")))
+
+
+def designs(model: str, n: int, per: int, size: int, seed: int, expressions: list[str],
+            ages: tuple[float, float] | None = None) -> tuple[dict, dict]:
+    """(gallery, probe) design configs over the same identities (same seed and identities section);
+    base ages uniform over ``ages`` (the model's age range) when the model has a factor model."""
+    ids = {"count": n} if ages is None else {"count": n, "base_age": {"uniform": list(ages)}}
+    base = {
+        "model": model, "seed": seed, "identities": ids,
+        "render": {"image_size": size, "format": "png"},
+        "splits": {"by": "image", "fractions": {"test": 1.0}},
+        "shards": {"samples_per_shard": 1000},
+    }
+    gallery = {**base, "name": "judge-gallery", "samples": {"mode": "random", "per_identity": 1},
+               "intrinsic": {"age": "base", "expression": "neutral"},
+               "extrinsic": {"yaw": 0, "pitch": 0, "light_azimuth": 0, "light_elevation": 0}}
+    probe = {**base, "name": "judge-probe", "samples": {"mode": "random", "per_identity": per},
+             "intrinsic": {"age": "base", "expression": {"levels": expressions},
+                           "expression_intensity": {"uniform": [0.5, 1.0]}},
+             "extrinsic": {"yaw": {"uniform": [-15, 15]}, "pitch": {"uniform": [-15, 15]},
+                           "light_azimuth": {"uniform": [-30, 30]}, "light_elevation": {"uniform": [-30, 30]}}}
+    return gallery, probe
+
+
+def render(raw: dict):
+    """Yield (record, RGB uint8 image) of every sample of design ``raw``, in order."""
+    from PIL import Image
+
+    from facegen.design import parse_config, plan_shards
+    from facegen.generate import check_design
+    from facegen.model import load_model
+    from facegen.sampler import render_samples
+
+    cfg = parse_config(raw)
+    check_design(cfg, load_model(cfg.model))
+    for shard in plan_shards(cfg):
+        for item in render_samples(cfg, shard):
+            yield json.loads(item["json"]), np.asarray(Image.open(io.BytesIO(item["png"])).convert("RGB"))
+
+
+def look(nets, img: np.ndarray):
+    """(detected, 68x2 landmarks or None, 128-d embedding or None) of one image. The embedding is
+    computed on the detected face; with no detection, on the whole image's central box (so
+    identification is scored on every probe, as a face network behind any detector would)."""
+    dlib, det, sp, rec = nets
+    boxes = det(img, 1)
+    found = len(boxes) > 0
+    if found:
+        box = max(boxes, key=lambda r: r.area())
+    else:
+        h, w = img.shape[:2]
+        box = dlib.rectangle(int(0.2 * w), int(0.2 * h), int(0.8 * w), int(0.8 * h))
+    shape = sp(img, box)
+    pts = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
+    emb = np.array(rec.compute_face_descriptor(img, shape), np.float64)
+    return found, (pts if found else None), emb
+
+
+def _rate(mask: np.ndarray) -> float:
+    return float(np.mean(mask)) if mask.size else float("nan")
+
+
+def label_readout(emb: np.ndarray, recs: list[dict]) -> dict:
+    """Gender, ethnicity (accuracy, chance) and age (R^2) predicted linearly from embeddings,
+    cross-validated with identities kept apart."""
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    groups = np.array([r["identity"] for r in recs])
+    out = {}
+    folds = GroupKFold(n_splits=min(5, len(set(groups))))
+    for key in ("gender", "ethnicity"):
+        y = np.array([str(r[key]) for r in recs])
+        if recs[0][key] is None or len(set(y)) < 2:
+            continue
+        pred = cross_val_predict(LogisticRegression(max_iter=2000), emb, y, groups=groups, cv=folds)
+        _, counts = np.unique(y, return_counts=True)
+        out[key] = {"accuracy": float(np.mean(pred == y)), "chance": float(counts.max() / counts.sum())}
+    if recs[0]["age"] is not None:
+        age = np.array([r["age"] for r in recs], np.float64)
+        if age.std() > 0:
+            pred = cross_val_predict(RidgeCV(alphas=np.logspace(-3, 3, 13)), emb, age, groups=groups, cv=folds)
+            out["age"] = {"r2": float(1 - ((pred - age) ** 2).sum() / ((age - age.mean()) ** 2).sum()),
+                          "sd_years": float(age.std())}
+    return out
+
+
+def judge(model: str, n: int, per: int, size: int, seed: int, nets) -> dict:
+    from facegen.model import load_model
+
+    m = load_model(model)
+    expressions = sorted(set(m.expressions) | {"neutral"})
+    ages = None if m.factors is None else tuple(float(a) for a in m.factors.age_range)
+    gal_raw, prb_raw = designs(model, n, per, size, seed, expressions, ages)
+    t0 = time.perf_counter()
+    gallery = sorted(render(gal_raw), key=lambda ri: ri[0]["identity"])   # splits shuffle the order
+    probes = list(render(prb_raw))
+    t_render = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    g_emb = np.stack([look(nets, img)[2] for _, img in gallery])
+    looked = [look(nets, img) for _, img in probes]
+    t_judge = time.perf_counter() - t0
+    recs = [r for r, _ in probes]
+    found = np.array([f for f, _, _ in looked])
+    p_emb = np.stack([e for _, _, e in looked])
+    pid = np.array([r["identity"] for r in recs])
+
+    # detection per factor level
+    detection = {"pooled": _rate(found)}
+    for key in ("gender", "ethnicity", "expression"):
+        vals = np.array([str(r[key]) for r in recs])
+        if recs[0][key] is not None:
+            detection[key] = {v: _rate(found[vals == v]) for v in sorted(set(vals))}
+
+    # landmark error of detected probes, normalised by the outer-eye-corner distance
+    nme, nme_jaw = [], []
+    for (f, pts, _), r in zip(looked, recs):
+        if not f or r.get("landmarks_2d") is None:
+            continue
+        q = np.asarray(r["landmarks_2d"], np.float64)[:, :2]
+        d = np.linalg.norm(q[36] - q[45])
+        err = np.linalg.norm(pts - q, axis=1) / d
+        nme.append(err.mean())
+        nme_jaw.append(err[:17].mean())
+
+    # identification and verification against the gallery
+    D = np.linalg.norm(p_emb[:, None, :] - g_emb[None, :, :], axis=-1)       # probes x identities
+    rank1 = _rate(D.argmin(1) == pid)
+    same = np.zeros_like(D, bool)
+    same[np.arange(len(pid)), pid] = True
+    accept = D < THRESHOLD
+    tar, tnr = _rate(accept[same]), _rate(~accept[~same])
+
+    G = np.linalg.norm(g_emb[:, None] - g_emb[None], axis=-1)
+    np.fill_diagonal(G, np.inf)
+    nearest = G.min(1)
+    G[np.isinf(G)] = np.nan
+
+    return {
+        "model": model, "identities": n, "per_identity": per, "image_size": size, "seed": seed,
+        "detection": detection,
+        "nme": float(np.mean(nme)) if nme else float("nan"),
+        "nme_jaw": float(np.mean(nme_jaw)) if nme_jaw else float("nan"),
+        "rank1": rank1,
+        "verification": {"balanced_accuracy": 0.5 * (tar + tnr), "same_accepted": tar, "different_rejected": tnr},
+        "distances": {"same_mean": float(D[same].mean()), "different_mean": float(D[~same].mean()),
+                      "gallery_pairs_mean": float(np.nanmean(G)),
+                      "nearest_identity_median": float(np.median(nearest)),
+                      "identities_within_threshold": float(np.mean(nearest < THRESHOLD))},
+        "labels": label_readout(np.concatenate([g_emb, p_emb]), [r for r, _ in gallery] + recs),
+        "seconds": {"render": round(t_render, 1), "dlib": round(t_judge, 1)},
+        "_images": [img for _, img in gallery[:12]] + [img for _, img in probes[:12]],
+    }
+
+
+TARGETS = (("detection pooled", lambda r: r["detection"]["pooled"], ">=", 0.95),
+           ("detection worst ethnicity", lambda r: min(r["detection"].get("ethnicity", {"-": float("nan")}).values()),
+            ">=", 0.90),
+           ("NME", lambda r: r["nme"], "<=", 0.06),
+           ("rank-1", lambda r: r["rank1"], ">=", 0.97),
+           ("verification @0.6", lambda r: r["verification"]["balanced_accuracy"], ">=", 0.90),
+           ("identities within 0.6", lambda r: r["distances"]["identities_within_threshold"], "<", 0.10))
+
+
+def report(r: dict) -> str:
+    lines = [f"model {r['model']}: {r['identities']} identities x {r['per_identity']} probes at {r['image_size']} px "
+             f"(render {r['seconds']['render']} s, dlib {r['seconds']['dlib']} s)"]
+    for name, get, op, want in TARGETS:
+        v = get(r)
+        ok = {">=": v >= want, "<=": v <= want, "<": v < want}[op] if v == v else False
+        lines.append(f"  {name:28s} {v:7.3f}   target {op} {want:<5}  {'ok' if ok else 'MISSED'}")
+    lines.append(f"  NME jaw                      {r['nme_jaw']:7.3f}")
+    d = r["distances"]
+    lines.append(f"  distances: same {d['same_mean']:.3f}, different {d['different_mean']:.3f}, "
+                 f"nearest-identity median {d['nearest_identity_median']:.3f}")
+    for key in ("gender", "ethnicity", "expression"):
+        if key in r["detection"]:
+            lines.append(f"  detection by {key}: " + ", ".join(f"{k} {v:.2f}" for k, v in r["detection"][key].items()))
+    for key, v in r["labels"].items():
+        lines.append(f"  {key} from embedding: " + ", ".join(f"{a} {b:.3f}" for a, b in v.items()))
+    return "\n".join(lines)
+
+
+def contact_sheet(images: list[np.ndarray], path: Path, cols: int = 6) -> None:
+    from PIL import Image
+
+    h, w = images[0].shape[:2]
+    rows = -(-len(images) // cols)
+    sheet = np.full((rows * h, cols * w, 3), 255, np.uint8)
+    for k, img in enumerate(images):
+        sheet[(k // cols) * h:(k // cols + 1) * h, (k % cols) * w:(k % cols + 1) * w] = img
+    Image.fromarray(sheet).save(path)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", action="append", default=None,
+                    help="model spec (as in a design's 'model'); repeat to judge several (default: embedded)")
+    ap.add_argument("--identities", type=int, default=100)
+    ap.add_argument("--per-identity", type=int, default=8)
+    ap.add_argument("--size", type=int, default=224, help="image side in pixels (default 224)")
+    ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--sheet", type=Path, help="write a contact sheet (12 gallery + 12 probe images) here")
+    a = ap.parse_args(argv)
+    if a.identities < 2 or a.per_identity < 1:
+        ap.error("--identities must be >= 2 and --per-identity >= 1")
+    nets = _dlib()
+    results = []
+    for k, model in enumerate(a.model or ["embedded"]):
+        r = judge(model, a.identities, a.per_identity, a.size, a.seed, nets)
+        images = r.pop("_images")
+        if a.sheet:
+            sheet = a.sheet if k == 0 else a.sheet.with_name(f"{a.sheet.stem}-{k}{a.sheet.suffix}")
+            contact_sheet(images, sheet)
+        print(report(r), flush=True)
+        results.append(r)
+    if a.json:
+        a.json.write_text(json.dumps(results if len(results) > 1 else results[0], indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
