@@ -291,3 +291,40 @@ def test_ibug_landmark_order(m):
     assert x[48] < x[51] < x[54] and x[60] < x[62] < x[64]
     assert y[51] > y[62] > y[66] > y[57] and y[51] < y[33]
     assert np.all(np.diff(x[48:55]) > 0) and np.all(np.diff(x[54:60]) < 0)
+
+
+def test_jaw_contour_and_bridge_follow_the_300w_convention(m):
+    # 300-W starts the contour about level with the eyes (by the tragus) and puts point 27 on the
+    # bridge at eye level; the model's nasion (n) lies above it, at the upper lid crease
+    v = m.mean_shape[m.landmarks].astype(np.float64)
+    eye_y = v[36:48, 1].mean()
+    assert abs(v[0, 1] - eye_y) < 12.0 and abs(v[16, 1] - eye_y) < 12.0
+    assert v[0, 1] > v[30, 1] and v[16, 1] > v[30, 1]                  # above the nose tip
+    assert abs(v[27, 1] - eye_y) < 4.0 and v[27, 1] < m.mean_shape[m.points["n"], 1]
+    assert np.allclose(np.diff(v[27:31, 1]), np.diff(v[27:31, 1]).mean(), atol=3.0)   # evenly spaced
+
+
+def test_hair_and_beard_follow_gender_and_ethnicity(m):
+    from facegen.model.embedded.albedo import BEARD, HAIR
+    from facegen.model.embedded.factors import HAIR_TONES
+
+    f = m.factors
+    v = m.mean_shape
+    scalp = m.regions["scalp"]
+    crown = scalp[v[scalp, 1] > np.percentile(v[scalp, 1], 50)]       # well above any hairline
+    alb = {e: m.mean_albedo + f.offsets("female", e, f.age_reference)[1] for e in f.ethnicities}
+    for e in f.ethnicities:
+        assert np.allclose(alb[e][crown].mean(0), HAIR_TONES[e], atol=0.02), e
+    assert alb["european"][crown].mean() > 1.5 * alb["african"][crown].mean()
+    assert np.allclose(np.mean(list(HAIR_TONES.values()), 0), HAIR)
+    # the beard shadow is men's: on the chin men are darker than women by about BEARD beyond the
+    # general male-female skin difference (seen on the forehead)
+    fem = m.mean_albedo + f.offsets("female", "european", f.age_reference)[1]
+    mal = m.mean_albedo + f.offsets("male", "european", f.age_reference)[1]
+    ratio = {r: mal[m.regions[r]].mean(0) / fem[m.regions[r]].mean(0) for r in ("chin", "forehead")}
+    beard = ratio["chin"] / ratio["forehead"]
+    assert np.all(beard < 1.0 - 0.5 * BEARD) and np.all(beard > 1.0 - 1.5 * BEARD), beard
+    # grey hair with age
+    old = m.mean_albedo + f.offsets("female", "european", 70.0)[1]
+    young = m.mean_albedo + f.offsets("female", "european", 20.0)[1]
+    assert old[crown].mean() > young[crown].mean() + 0.02
