@@ -89,19 +89,6 @@ def _to_byte(x):
     return np.uint8(np.int32(min(max(x, 0.0), 1.0) * 255.0 + 0.5))
 
 
-def _bg_byte(bg, flat, i, j, c):
-    """Background byte at pixel (i, j), channel c: of the (H, W, 3) image, or ``flat[c]`` (the
-    bytes of a (3,) colour, computed once)."""
-    return _to_byte(bg[i, j, c]) if bg.ndim == 3 else flat[c]
-
-
-@overload(_bg_byte, jit_options={"cache": True})
-def _bg_byte_compiled(bg, flat, i, j, c):
-    if bg.ndim == 3:
-        return lambda bg, flat, i, j, c: _to_byte(bg[i, j, c])
-    return lambda bg, flat, i, j, c: flat[c]
-
-
 @njit(cache=True, inline="always")
 def _lut_byte(x, lut):
     """``lut[floor(clip(x, 0, 1) * (N - 1) + 0.5)]`` (N = len(lut)), by truncation (the value is
@@ -111,16 +98,23 @@ def _lut_byte(x, lut):
     return lut[np.uint32(min(x, 1.0) * (lut.shape[0] - 1) + 0.5)]
 
 
-def _bg_lut(bg, flat, lut, i, j, c):
-    """sRGB byte of the linear background at pixel (i, j), channel c: of the (H, W, 3) image, or
-    ``flat[c]`` (the bytes of a (3,) colour, computed once)."""
-    return _lut_byte(bg[i, j, c], lut) if bg.ndim == 3 else flat[c]
+@njit(cache=True, inline="always")
+def _encode(x, lut):
+    """The output byte of linear value x: ``_lut_byte`` with a table (sRGB), ``_to_byte`` without
+    (linear; the arithmetic the renderer always had)."""
+    return _lut_byte(x, lut) if lut.shape[0] > 0 else _to_byte(x)
 
 
-@overload(_bg_lut, jit_options={"cache": True})
-def _bg_lut_compiled(bg, flat, lut, i, j, c):
+def _bg_byte(bg, flat, lut, i, j, c):
+    """Background byte at pixel (i, j), channel c: of the (H, W, 3) image, or ``flat[c]`` (the
+    bytes of a (3,) colour, computed once)."""
+    return _encode(bg[i, j, c], lut) if bg.ndim == 3 else flat[c]
+
+
+@overload(_bg_byte, jit_options={"cache": True})
+def _bg_byte_compiled(bg, flat, lut, i, j, c):
     if bg.ndim == 3:
-        return lambda bg, flat, lut, i, j, c: _lut_byte(bg[i, j, c], lut)
+        return lambda bg, flat, lut, i, j, c: _encode(bg[i, j, c], lut)
     return lambda bg, flat, lut, i, j, c: flat[c]
 
 
@@ -297,33 +291,27 @@ def _render_one(verts, tris, albedo, uvs, tex, use_tex, rot, center, f, cx, cy, 
 def _resolve(cbuf, zbuf, k, bg, lut, img, mask, depth):
     """Compiled twin of ``reference.resolve_reference`` (colour rounded through float32 like it);
     ``bg`` is an (H, W, 3) image or a (3,) colour, in the light it is composited in (linear for
-    sRGB output); ``lut``: ``SRGB_LUT`` (sRGB output, ``_resolve_srgb``) or empty (linear output,
-    below)."""
-    if lut.shape[0] > 0:
-        _resolve_srgb(cbuf, zbuf, k, bg, lut, img, mask, depth)
-        return
+    sRGB output); ``lut``: ``SRGB_LUT`` for sRGB output or empty for linear (``_encode``)."""
     h, w = img.shape[0], img.shape[1]
     kk = k * k
-    if k == 1:  # the same arithmetic, one sample per pixel
-        # x in [0, 1], so floor(x * 255 + 0.5) is its truncation to int (cheaper), and a flat
-        # background's bytes are computed once
+    if k == 1:  # the same arithmetic, one sample per pixel; a flat background's bytes computed once
         flat = np.empty(3, np.uint8)
         for c in range(3):
-            flat[c] = _to_byte(_bg(bg, 0, 0, c))
+            flat[c] = _encode(_bg(bg, 0, 0, c), lut)
         for i in range(h):
             for j in range(w):
                 z = zbuf[i, j]
                 depth[i, j] = np.float32(z)
                 if z < np.inf:
                     mask[i, j] = True
-                    img[i, j, 0] = _to_byte(np.float64(np.float32(cbuf[i, j, 0])))
-                    img[i, j, 1] = _to_byte(np.float64(np.float32(cbuf[i, j, 1])))
-                    img[i, j, 2] = _to_byte(np.float64(np.float32(cbuf[i, j, 2])))
+                    img[i, j, 0] = _encode(np.float64(np.float32(cbuf[i, j, 0])), lut)
+                    img[i, j, 1] = _encode(np.float64(np.float32(cbuf[i, j, 1])), lut)
+                    img[i, j, 2] = _encode(np.float64(np.float32(cbuf[i, j, 2])), lut)
                 else:
                     mask[i, j] = False
-                    img[i, j, 0] = _bg_byte(bg, flat, i, j, 0)
-                    img[i, j, 1] = _bg_byte(bg, flat, i, j, 1)
-                    img[i, j, 2] = _bg_byte(bg, flat, i, j, 2)
+                    img[i, j, 0] = _bg_byte(bg, flat, lut, i, j, 0)
+                    img[i, j, 1] = _bg_byte(bg, flat, lut, i, j, 1)
+                    img[i, j, 2] = _bg_byte(bg, flat, lut, i, j, 2)
         return
     for i in range(h):
         for j in range(w):
@@ -342,61 +330,9 @@ def _resolve(cbuf, zbuf, k, bg, lut, img, mask, depth):
                         a1 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 1]))
                         a2 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 2]))
             rest = kk - cnt
-            x0 = min(max((a0 + rest * _bg(bg, i, j, 0)) / kk, 0.0), 1.0)
-            x1 = min(max((a1 + rest * _bg(bg, i, j, 1)) / kk, 0.0), 1.0)
-            x2 = min(max((a2 + rest * _bg(bg, i, j, 2)) / kk, 0.0), 1.0)
-            img[i, j, 0] = np.uint8(math.floor(x0 * 255.0 + 0.5))
-            img[i, j, 1] = np.uint8(math.floor(x1 * 255.0 + 0.5))
-            img[i, j, 2] = np.uint8(math.floor(x2 * 255.0 + 0.5))
-            mask[i, j] = 2 * cnt >= kk
-            depth[i, j] = np.float32(zs / cnt) if 2 * cnt >= kk else np.float32(np.inf)
-
-
-@njit(cache=True)
-def _resolve_srgb(cbuf, zbuf, k, bg, lut, img, mask, depth):
-    """``_resolve`` with sRGB output: the same compositing and box filter (of the linear ``bg``),
-    each channel then encoded by ``_lut_byte``."""
-    h, w = img.shape[0], img.shape[1]
-    kk = k * k
-    if k == 1:
-        flat = np.empty(3, np.uint8)
-        for c in range(3):
-            flat[c] = _lut_byte(_bg(bg, 0, 0, c), lut)
-        for i in range(h):
-            for j in range(w):
-                z = zbuf[i, j]
-                depth[i, j] = np.float32(z)
-                if z < np.inf:
-                    mask[i, j] = True
-                    img[i, j, 0] = _lut_byte(np.float64(np.float32(cbuf[i, j, 0])), lut)
-                    img[i, j, 1] = _lut_byte(np.float64(np.float32(cbuf[i, j, 1])), lut)
-                    img[i, j, 2] = _lut_byte(np.float64(np.float32(cbuf[i, j, 2])), lut)
-                else:
-                    mask[i, j] = False
-                    img[i, j, 0] = _bg_lut(bg, flat, lut, i, j, 0)
-                    img[i, j, 1] = _bg_lut(bg, flat, lut, i, j, 1)
-                    img[i, j, 2] = _bg_lut(bg, flat, lut, i, j, 2)
-        return
-    for i in range(h):
-        for j in range(w):
-            cnt = 0
-            zs = 0.0
-            a0 = 0.0
-            a1 = 0.0
-            a2 = 0.0
-            for a in range(k):
-                for b in range(k):
-                    z = zbuf[i * k + a, j * k + b]
-                    if z < np.inf:
-                        cnt += 1
-                        zs += np.float64(np.float32(z))
-                        a0 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 0]))
-                        a1 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 1]))
-                        a2 += np.float64(np.float32(cbuf[i * k + a, j * k + b, 2]))
-            rest = kk - cnt
-            img[i, j, 0] = _lut_byte((a0 + rest * _bg(bg, i, j, 0)) / kk, lut)
-            img[i, j, 1] = _lut_byte((a1 + rest * _bg(bg, i, j, 1)) / kk, lut)
-            img[i, j, 2] = _lut_byte((a2 + rest * _bg(bg, i, j, 2)) / kk, lut)
+            img[i, j, 0] = _encode((a0 + rest * _bg(bg, i, j, 0)) / kk, lut)
+            img[i, j, 1] = _encode((a1 + rest * _bg(bg, i, j, 1)) / kk, lut)
+            img[i, j, 2] = _encode((a2 + rest * _bg(bg, i, j, 2)) / kk, lut)
             mask[i, j] = 2 * cnt >= kk
             depth[i, j] = np.float32(zs / cnt) if 2 * cnt >= kk else np.float32(np.inf)
 
