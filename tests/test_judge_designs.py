@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ import pytest
 from facegen.design import parse_config
 from facegen.design.spec import ConfigError
 from facegen.generate import check_design
-from tests.synth import synthetic_model
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synth import synthetic_model  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("judge_faces", Path(__file__).parents[1] / "scripts" / "judge_faces.py")
 judge = importlib.util.module_from_spec(_spec)
