@@ -1,8 +1,10 @@
 """Identity modes of the embedded model: shape (feature-targeted + smooth random) and banded texture.
 
-Shape. Each latent is a displacement field (V, 3) mm for one s.d.: 20 anatomically targeted fields
+Shape. Each latent is a displacement field (V, 3) mm for one s.d.: 26 anatomically targeted fields
 (face width and height, nose width/length/protrusion, eye spacing/height/depth, mouth width/height,
-lip fullness, jaw width, chin, brow ridge, cheekbones, forehead slope, head length ...) and 30
+lip fullness, jaw width, chin, brow ridge, cheekbones, forehead slope, head length ...; and fields
+that move the painted features: brow height, slant and thickness, eye opening, canthal tilt, lip
+thickness) and 30
 smooth random fields at correlation lengths of 40, 25 and 15 mm (mostly left-right symmetric).
 The five fields that drive the anthropometric measures (``TARGETED``) get their s.d. solved so that
 each measure's identity s.d. is ``ID_SD_FRACTION`` of the published norm s.d. (see
@@ -11,8 +13,9 @@ principal modes with decreasing s.d., as GMF's identity PCA is.
 
 Texture. Smooth random colour fields in three spatial-frequency bands (GMF uses five), band k with
 correlation length ``BANDS[k]`` mm and a per-band s.d.; each field's colour direction mixes the
-melanin, haemoglobin and luminance axes of skin. Feature fields (brow darkness, lip redness, iris
-colour, cheek flush, overall tone) join band 0. PCA runs within each band; modes are then ordered
+melanin, haemoglobin and luminance axes of skin. Feature fields (overall tone, brow density, lip
+redness and darkness, iris lightness and brown-blue, cheek flush, stubble; and the scalp hair of
+``albedo.hair_fields``) join band 0. PCA runs within each band; modes are then ordered
 by s.d. and ``texture_bands`` records each mode's band.
 """
 from __future__ import annotations
