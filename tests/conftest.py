@@ -23,6 +23,25 @@ def models_dir() -> Path:
     return d
 
 
+def _model_folder(models_dir: Path, name: str) -> Path:
+    d = models_dir / name
+    if not d.is_dir():
+        pytest.skip(f"{name} not found at {d}")
+    return d
+
+
+@pytest.fixture(scope="session")
+def ict_dir(models_dir) -> Path:
+    """The ICT-FaceKit subset (skips when absent)."""
+    return _model_folder(models_dir, "ict-facekit-subset")
+
+
+@pytest.fixture(scope="session")
+def sfm_dir(models_dir) -> Path:
+    """The Surrey Face Model, 3,448 vertices (skips when absent)."""
+    return _model_folder(models_dir, "sfm-3448")
+
+
 @pytest.fixture(scope="session")
 def embedded():
     """The embedded default face model (built once per session)."""

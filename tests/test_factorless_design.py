@@ -45,14 +45,6 @@ def with_factors_path(tmp_path_factory) -> Path:
     return p
 
 
-@pytest.fixture(scope="module")
-def ict_dir(models_dir) -> Path:
-    d = models_dir / "ict-facekit-subset"
-    if not d.is_dir():
-        pytest.skip(f"ICT-FaceKit subset not found at {d}")
-    return d
-
-
 def _raw(model: str, **sections) -> dict:
     raw = {"name": "bare", "model": model, "seed": 4, "identities": {"count": 3},
            "samples": {"mode": "random", "per_identity": 4},

@@ -15,14 +15,6 @@ from facegen.model.loaders.obj import read_obj, read_obj_reference, read_obj_ver
 
 
 @pytest.fixture(scope="module")
-def ict_dir(models_dir) -> Path:
-    d = models_dir / "ict-facekit-subset"
-    if not d.is_dir():
-        pytest.skip(f"ICT-FaceKit subset not found at {d}")
-    return d
-
-
-@pytest.fixture(scope="module")
 def ict(ict_dir):
     t = time.perf_counter()
     m = load_path(ict_dir, albedo_source=None)

@@ -13,14 +13,6 @@ from facegen.model.loaders.sfm import load_sfm, read_cereal_blendshapes, read_ce
 
 
 @pytest.fixture(scope="module")
-def sfm_dir(models_dir) -> Path:
-    d = models_dir / "sfm-3448"
-    if not d.is_dir():
-        pytest.skip(f"SFM files not found at {d}")
-    return d
-
-
-@pytest.fixture(scope="module")
 def sfm(sfm_dir):
     return load_path(sfm_dir / "sfm_shape_3448.bin", albedo_source=None)
 
