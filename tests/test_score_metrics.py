@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from benchmark.info import gcmi_cc
+from benchmark.score import information as I
 from benchmark.score import metrics as M
 
 
@@ -56,10 +57,10 @@ def _trials(n_ids=8, per=80, ks=5, kt=4, seed=0):
 def test_information_matches_gcmi_reference_for_one_identity():
     rng, _, ds, dt = _trials(n_ids=1, per=300)
     r = ds[:, 0] + 0.5 * rng.standard_normal(300)
-    res = M.information_scores(r, ds, dt, np.zeros(300, int), n_boot=10, n_perm=20)
+    res = I.information_scores(r, ds, dt, np.zeros(300, int), n_boot=10, n_perm=20)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = gcmi_cc(r, M.perturbation_features(ds))
+        ref = gcmi_cc(r, I.perturbation_features(ds))
     assert res.I_shape.value == pytest.approx(ref, abs=1e-9)
 
 
@@ -68,7 +69,7 @@ def test_information_sees_linear_and_symmetric_dependence():
     offset = 3.0 * rng.standard_normal(8)[ident]  # identity differences in the response are conditioned out
     for r in (ds[:, 1] + 0.7 * rng.standard_normal(ident.size) + offset,  # signed, locally linear
               -np.linalg.norm(ds, axis=1) + 0.2 * rng.standard_normal(ident.size) + offset):  # falls off both ways
-        res = M.information_scores(r, ds, dt, ident, n_boot=40, n_perm=100, seed=3)
+        res = I.information_scores(r, ds, dt, ident, n_boot=40, n_perm=100, seed=3)
         assert res.I_shape.extra["p_perm"] < 0.02 and res.I_texture.extra["p_perm"] > 0.05
         assert res.I_shape.low > res.I_texture.high
         assert res.shape_reliance.value > 0.9 and res.shape_reliance.extra["significant"]
@@ -81,7 +82,7 @@ def test_noise_information_is_inside_the_null_and_calibrated():
     ps = []
     for seed in range(10):
         rng, ident, ds, dt = _trials(seed=seed, per=40)
-        res = M.information_scores(rng.standard_normal(ident.size), ds, dt, ident, n_boot=10, n_perm=99, seed=seed)
+        res = I.information_scores(rng.standard_normal(ident.size), ds, dt, ident, n_boot=10, n_perm=99, seed=seed)
         ps += [res.I_shape.extra["p_perm"], res.I_texture.extra["p_perm"]]
     ps = np.array(ps)
     assert (ps < 0.05).sum() <= 3 and 0.25 < ps.mean() < 0.75  # roughly uniform under the null
@@ -90,30 +91,30 @@ def test_noise_information_is_inside_the_null_and_calibrated():
 def test_coefficient_information_finds_the_driving_mode():
     rng, ident, ds, _ = _trials()
     r = ds[:, 3] + 0.8 * rng.standard_normal(ident.size)
-    out = M.coefficient_information(r, ds, ident, n_perm=100)
+    out = I.coefficient_information(r, ds, ident, n_perm=100)
     assert int(np.argmax(out["mi"])) == 3 and out["p_fwe"][3] < 0.02
     assert min(p for k, p in enumerate(out["p_fwe"]) if k != 3) > 0.05
 
 
 def test_within_copnorm_breaks_ties_at_random_not_by_sample_order():
     x = np.zeros(400)
-    z = M.within_copnorm(x, np.repeat([0, 1], 200))
+    z = I.within_copnorm(x, np.repeat([0, 1], 200))
     order = np.arange(400) % 200
     assert abs(np.corrcoef(z, order)[0, 1]) < 0.2
     assert np.allclose(np.sort(z[:200]), np.sort(z[200:]))
 
 
 def test_perfect_dependence_is_infinite_not_an_error_and_ratio_handles_it():
-    assert M._ratio(np.inf, 0.1) == 1.0 and M._ratio(0.1, np.inf) == 0.0
+    assert I._ratio(np.inf, 0.1) == 1.0 and I._ratio(0.1, np.inf) == 0.0
     e = M.Estimate(math.inf, 1.0, math.inf, 0.95, 10).to_dict()
     assert e["value"] is None and e["nonfinite"] == {"value": "inf", "high": "inf"}
 
 
 def test_ratio_clips_each_mi_at_zero_so_it_lies_in_the_unit_interval():
-    assert M._ratio(-0.1, 0.05) == 0.0 and M._ratio(0.05, -0.1) == 1.0  # unclipped: -2.0 and 2.0
-    assert M._ratio(0.03, 0.01) == pytest.approx(0.75)
-    assert np.isnan(M._ratio(-0.1, -0.05)) and np.isnan(M._ratio(0.0, 0.0))  # no information either way
-    r = M._ratio(*np.random.default_rng(0).normal(0, 0.01, (2, 1000)))
+    assert I._ratio(-0.1, 0.05) == 0.0 and I._ratio(0.05, -0.1) == 1.0  # unclipped: -2.0 and 2.0
+    assert I._ratio(0.03, 0.01) == pytest.approx(0.75)
+    assert np.isnan(I._ratio(-0.1, -0.05)) and np.isnan(I._ratio(0.0, 0.0))  # no information either way
+    r = I._ratio(*np.random.default_rng(0).normal(0, 0.01, (2, 1000)))
     assert np.all((r[~np.isnan(r)] >= 0) & (r[~np.isnan(r)] <= 1)) and np.isnan(r).sum() > 100
 
 
@@ -124,7 +125,7 @@ def test_shape_reliance_on_noise_is_withheld_and_bounded_when_reported():
     reported = 0
     for seed in range(20):
         rng, ident, ds, dt = _trials(seed=seed, per=40)
-        res = M.information_scores(rng.standard_normal(ident.size), ds, dt, ident, n_boot=20, n_perm=99, seed=seed)
+        res = I.information_scores(rng.standard_normal(ident.size), ds, dt, ident, n_boot=20, n_perm=99, seed=seed)
         rel, tot = res.shape_reliance, res.I_total
         assert tot.value == pytest.approx(res.I_shape.value + res.I_texture.value)
         assert rel.extra["p_perm_total"] == tot.extra["p_perm"] and rel.extra["significant"] == tot.extra["significant"]
@@ -141,7 +142,7 @@ def test_shape_reliance_on_noise_is_withheld_and_bounded_when_reported():
 def test_shape_reliance_is_reported_with_its_significance_when_information_is_real():
     rng, ident, ds, dt = _trials()
     r = ds[:, 0] + dt[:, 0] + rng.standard_normal(ident.size)  # equal information: reliance 0.5
-    res = M.information_scores(r, ds, dt, ident, n_boot=60, n_perm=99, seed=1)
+    res = I.information_scores(r, ds, dt, ident, n_boot=60, n_perm=99, seed=1)
     rel = res.shape_reliance
     assert rel.extra["significant"] and rel.extra["p_perm_total"] == pytest.approx(1 / 100)
     assert res.I_total.extra["significant"] and res.I_total.low > 0
@@ -155,14 +156,14 @@ def test_constant_response_with_tied_features_has_no_information():
     ds /= np.linalg.norm(ds, axis=1, keepdims=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = M.information_scores(np.zeros(ident.size), ds, dt, ident, n_boot=10, n_perm=50)
+        res = I.information_scores(np.zeros(ident.size), ds, dt, ident, n_boot=10, n_perm=50)
     assert abs(res.I_shape.value) < 0.03 and abs(res.I_texture.value) < 0.03
 
 
 def test_permutation_nulls_permute_within_identity():
     ident = np.repeat(np.arange(5), [3, 10, 40, 7, 20])
     r = np.arange(ident.size, dtype=float)
-    rows = np.concatenate(list(M._permuted(r, 150, 0, ident, batch=64)))
+    rows = np.concatenate(list(I._permuted(r, 150, 0, ident, batch=64)))
     assert rows.shape == (150, ident.size)
     for row in rows:
         for i in range(5):  # each identity keeps exactly its own responses
@@ -246,13 +247,13 @@ def test_information_interval_is_an_identity_cluster_interval():
     point = []
     for _ in range(200):
         r, ds, _, ident = _heterogeneous(rng)
-        rc = M.within_copnorm(r, ident, seed=(0, M._RESPONSE))
-        fs = M.within_copnorm(M.perturbation_features(ds), ident, seed=(0, M._FEATURES))
-        point.append(M._mi_cn(rc[None], fs)[0])
+        rc = I.within_copnorm(r, ident, seed=(0, I._RESPONSE))
+        fs = I.within_copnorm(I.perturbation_features(ds), ident, seed=(0, I._FEATURES))
+        point.append(I._mi_cn(rc[None], fs)[0])
     true_sd = np.std(point, ddof=1)
     ratio = []
     for k in range(5):
         r, ds, dt, ident = _heterogeneous(np.random.default_rng(100 + k))
-        e = M.information_scores(r, ds, dt, ident, n_boot=100, n_perm=20, seed=k).I_shape
+        e = I.information_scores(r, ds, dt, ident, n_boot=100, n_perm=20, seed=k).I_shape
         ratio.append((e.high - e.low) / (2 * 1.96) / true_sd)
     assert 0.6 < np.mean(ratio) < 1.6, ratio

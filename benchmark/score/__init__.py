@@ -3,8 +3,9 @@
 Stages, each a module: :mod:`.probes` (read probe shards, render the gallery) ->
 :mod:`.adapters` (ONNX, RUN folder, TorchScript / callable behind --allow-code, precomputed
 outputs) -> :mod:`.decisions` (argmax or nearest gallery embedding) -> :mod:`.metrics`
-(retention curves and d50, cue-conflict shape bias, GCMI I_shape / I_texture and shape reliance,
-with cluster-bootstrap intervals and within-identity permutation nulls), :mod:`.maps` (per-vertex MI
+(retention curves and d50, cue-conflict shape bias, with cluster-bootstrap intervals) and
+:mod:`.information` (GCMI I_shape / I_texture and shape reliance, with within-identity permutation
+nulls), :mod:`.maps` (per-vertex MI
 on the mean face with a max-statistic family-wise threshold),
 :mod:`.layers` (hidden-layer MI and pose invariance) -> :mod:`.report` (scores.json, report.html).
 :func:`.pipeline.score` runs them; :mod:`.cli` is the click command.

@@ -48,7 +48,7 @@ def score_command(model_spec, probes, out, gallery, decision, allow_code, device
     correlation), decides identities, and writes OUT/scores.json (every number with its 95% bootstrap
     interval, the probe manifests' and the model's sha256, and warnings where a headline number
     cannot be read as it stands) and OUT/report.html with figures. The summary table and the
-    warnings go to stdout. Formulas: benchmark.score.metrics.
+    warnings go to stdout. Formulas: benchmark.score.metrics and benchmark.score.information.
     """
     from .adapters import ModelError, open_model
     from .decisions import DecisionError

@@ -39,7 +39,7 @@ import warnings
 import numpy as np
 
 from ..info import gccmi_ccd, mi_gg
-from .metrics import _FEATURES, _RESPONSE, perturbation_features, within_copnorm
+from .information import _FEATURES, _RESPONSE, perturbation_features, within_copnorm
 
 __all__ = ["pool_activation", "top_components", "pose_levels", "pose_invariance", "layer_profile", "plot_profile"]
 
@@ -90,7 +90,7 @@ def pose_invariance(i_given_pose: float, i_pooled: float) -> float | None:
 def _layer_boot(pcs: dict, fs, ft, ident, n_boot: int, level: float, seed: int) -> dict:
     """Cluster-bootstrap intervals (identities drawn with replacement, each draw its own group) of
     I(PCs; shape) and I(PCs; texture) per layer: {layer: {"shape": (lo, hi), "texture": (lo, hi)}}."""
-    from .metrics import _clusters, _mi_cn
+    from .information import _clusters, _mi_cn
 
     reps = {name: np.empty((n_boot, 2)) for name in pcs}
     for b, (idx, g) in enumerate(_clusters(ident, n_boot, np.random.default_rng(seed))):

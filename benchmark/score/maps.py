@@ -47,7 +47,8 @@ import numpy as np
 from ..info import mass
 from ..info.gcmi import LN2
 from ..info.stats import permutations
-from .metrics import _RESPONSE, ALPHA, within_copnorm
+from .information import _RESPONSE, within_copnorm
+from .metrics import ALPHA
 
 __all__ = ["MapError", "VertexMaps", "MapTest", "vertex_normals", "normal_displacement_basis", "luminance_basis",
            "vertex_information", "vertex_test", "vertex_maps", "draw_map"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import metrics
+from . import information, metrics
 from .adapters import ModelError, ScoreModel
 from .decisions import Decisions, choose_rule, decide_argmax, decide_gallery
 from .layers import pool_activation
@@ -132,7 +132,7 @@ def _morph(probe, dec, s: Settings) -> tuple[dict, dict]:
         out[f"d50_{c}"] = curve.d50.to_dict()
         arrays[f"curve_{c}"] = curve
         if np.unique(dist[m]).size > 1:
-            out["morph_information"][f"I_{c}_distance"] = metrics.morph_information(
+            out["morph_information"][f"I_{c}_distance"] = information.morph_information(
                 resp[m], dist[m], ident[m], n_boot=s.n_boot_mi, n_perm=s.n_perm, level=s.level,
                 seed=s.seed + 20 + k).to_dict()
     out["accuracy_at_zero"] = float(correct[dist == 0].mean()) if np.any(dist == 0) else None
@@ -165,12 +165,12 @@ def _revcorr(probe, dec, s: Settings, outputs: dict, model: ScoreModel) -> tuple
     ident = probe.identity
     ds, dt = probe.probe_field("shape_delta").astype(float), probe.probe_field("texture_delta").astype(float)
     resp = dec.response(ident)
-    info = metrics.information_scores(resp, ds, dt, ident, n_boot=s.n_boot_mi, n_perm=s.n_perm, level=s.level,
+    info = information.information_scores(resp, ds, dt, ident, n_boot=s.n_boot_mi, n_perm=s.n_perm, level=s.level,
                                       alpha=s.alpha, seed=s.seed + 40)
     out = {**info.to_dict(),
            "coefficient_information": {
-               "shape": metrics.coefficient_information(resp, ds, ident, n_perm=s.n_perm, seed=s.seed + 43),
-               "texture": metrics.coefficient_information(resp, dt, ident, n_perm=s.n_perm, seed=s.seed + 44)}}
+               "shape": information.coefficient_information(resp, ds, ident, n_perm=s.n_perm, seed=s.seed + 43),
+               "texture": information.coefficient_information(resp, dt, ident, n_perm=s.n_perm, seed=s.seed + 44)}}
     arrays = {"information": info, "coefficient_information": out["coefficient_information"]}
     log.info("%s: information scores in %.1f s", probe.name, time.perf_counter() - t0)
     if s.maps:
