@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .datasets.facts import RECORD_GETTERS
 from .sampler import SCHEMA
 from .shards.encode import decode_image
 from .shards.manifest import ManifestError, read_manifest
@@ -27,11 +28,9 @@ _FIELDS = {"schema": str, "identity": int, "sample": int, "seed": int, "model": 
            "expression_intensity": (int, float), "pose_deg": dict, "light": dict, "scale": (int, float),
            "translation_px": list, "image_size": list, "landmarks_2d": (list, _NONE), "renderer": dict,
            "split": str}
-_COUNTED = {"split": lambda r: r["split"], "gender": lambda r: r["gender"], "ethnicity": lambda r: r["ethnicity"],
-            "age": lambda r: r["age"], "expression": lambda r: r["expression"],
-            "yaw": lambda r: r["pose_deg"]["yaw"], "pitch": lambda r: r["pose_deg"]["pitch"],
-            "light_azimuth": lambda r: r["light"]["azimuth_deg"],
-            "light_elevation": lambda r: r["light"]["elevation_deg"]}
+_COUNTED = {"split": lambda r: r["split"],
+            **{k: RECORD_GETTERS[k] for k in ("gender", "ethnicity", "age", "expression", "yaw", "pitch",
+                                              "light_azimuth", "light_elevation")}}
 _LABELS = ("gender", "ethnicity", "base_age", "age")  # null together, or set together
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facegen.datasets.facts import RECORD_GETTERS
+
 from .data import EvalStream, normalize, open_dataset
 from .run import RunPaths, load_run_model
 
@@ -36,13 +38,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: factor name -> how to read it from a sample record
-FACTORS = {
-    "yaw": lambda r: r["pose_deg"]["yaw"], "pitch": lambda r: r["pose_deg"]["pitch"],
-    "roll": lambda r: r["pose_deg"]["roll"],
-    "light_azimuth": lambda r: r["light"]["azimuth_deg"], "light_elevation": lambda r: r["light"]["elevation_deg"],
-    "age": lambda r: r["age"], "expression": lambda r: r["expression"], "gender": lambda r: r["gender"],
-    "ethnicity": lambda r: r["ethnicity"],
-}
+FACTORS = {k: RECORD_GETTERS[k] for k in ("yaw", "pitch", "roll", "light_azimuth", "light_elevation", "age",
+                                         "expression", "gender", "ethnicity")}
 #: the issue's factor groups
 GROUPS = {"pose": ("yaw", "pitch", "roll"), "light": ("light_azimuth", "light_elevation"), "age": ("age",),
           "expression": ("expression",), "gender": ("gender",), "ethnicity": ("ethnicity",)}

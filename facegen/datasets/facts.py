@@ -30,8 +30,9 @@ from ..design import FACTORS, DesignConfig, factor_values, parse_config, plan_sh
 __all__ = ["DatasetFacts", "facts_from_shards", "facts_from_design", "level_key", "RECORD_GETTERS",
            "counted_factors"]
 
-# factor name -> value in a sample record
+# factor name -> value in a sample record (also read by facegen.inspect and benchmark.train.evaluate)
 RECORD_GETTERS = {
+    "gender": lambda r: r["gender"], "ethnicity": lambda r: r["ethnicity"],
     "age": lambda r: r["age"], "expression": lambda r: r["expression"],
     "expression_intensity": lambda r: r["expression_intensity"],
     "yaw": lambda r: r["pose_deg"]["yaw"], "pitch": lambda r: r["pose_deg"]["pitch"],

@@ -13,8 +13,8 @@ import numpy as np
 
 from .geometry import EYE_Y, MOUTH_Y, gauss2
 
-__all__ = ["SKIN", "HAIR", "BEARD", "hair_mask", "hair_fields", "cavity", "mean_albedo", "paint_masks", "brow_line", "lip_heights", "MOUTH_BAND", "EYE_X",
-           "EYE_HALF", "CH_X"]
+__all__ = ["SKIN", "HAIR", "BEARD", "hair_mask", "hair_fields", "temples", "underside", "cavity", "mean_albedo",
+           "paint_masks", "brow_line", "lip_heights", "MOUTH_BAND", "EYE_X", "EYE_HALF", "CH_X"]
 
 #: Mean skin colour (linear RGB), the average of the four ethnicity levels in ``factors``.
 SKIN = np.array([0.3975, 0.24375, 0.16875])
@@ -104,12 +104,15 @@ def hair_mask(theta: np.ndarray, y: np.ndarray, raise_mm: float | np.ndarray = 0
     return _smooth((y - line) / (2.0 * HAIR_EDGE) + 0.5)
 
 
+def temples(theta: np.ndarray) -> np.ndarray:
+    """Weight (V,) in [0, 1] of the temples, where the frontal hairline recedes, at azimuth ``theta``."""
+    return np.exp(-0.5 * ((np.abs(theta) - 0.8) / 0.25) ** 2)
+
+
 def hair_fields(theta: np.ndarray, y: np.ndarray, skin_alb: np.ndarray) -> list[np.ndarray]:
     """Identity albedo fields (V, 3), one s.d. each, of the scalp hair: hairline height (+-5 mm),
     temple recession, hair lightness and hair redness. ``skin_alb`` (V, 3) is
     the albedo without hair, so a moved hairline trades skin for hair colour (the model is linear)."""
-    at = np.abs(theta)
-    temples = np.exp(-0.5 * ((at - 0.8) / 0.25) ** 2)
     cover = hair_mask(theta, y)
     diff = HAIR[None, :] - skin_alb
 
@@ -117,7 +120,7 @@ def hair_fields(theta: np.ndarray, y: np.ndarray, skin_alb: np.ndarray) -> list[
         return 0.5 * (hair_mask(theta, y, -dy) - hair_mask(theta, y, dy))[:, None] * diff
 
     # amplitudes keep +-3 s.d. inside [0, 1] (a linear model cannot make blond hair from black)
-    return [0.2 * moved(4.0), 0.2 * moved(6.0 * temples),
+    return [0.2 * moved(4.0), 0.2 * moved(6.0 * temples(theta)),
             cover[:, None] * HAIR * np.array([0.25, 0.24, 0.2]),       # lightness
             cover[:, None] * HAIR * np.array([0.12, 0.02, -0.06])]    # redness
 

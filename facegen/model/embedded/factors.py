@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .albedo import BEARD, HAIR, SKIN
+from .albedo import BEARD, HAIR, SKIN, temples
 from .fields import rng_for, smooth_field
 from .geometry import EYE_Y, MOUTH_Y, Grid, gauss2
 
@@ -153,8 +153,7 @@ def gender_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray],
     shape[:, 0] += 0.04 * x * _smoothstep((-95.0 - y) / 15.0)                           # thicker neck
     skin = np.clip(1.0 - masks["eye"] - masks["band"], 0.0, 1.0)
     # men: darker, denser brows, a beard shadow, temples receding (hair traded for skin)
-    temples = np.exp(-0.5 * ((np.abs(g.theta[np.arange(x.size) % g.cols]) - 0.8) / 0.25) ** 2)
-    recede = masks["hair"] * _smoothstep((88.0 - y) / 20.0) * temples
+    recede = masks["hair"] * _smoothstep((88.0 - y) / 20.0) * temples(g.theta[np.arange(x.size) % g.cols])
     rel = (-0.08 * skin[:, None] * np.array([1.0, 1.0, 1.0])
            - 0.35 * masks["brow"][:, None] * np.array([1.0, 1.0, 1.0])
            - BEARD / (1.0 - 0.5 * BEARD) * masks["beard"][:, None] * (1.0 - masks["hair"][:, None])
