@@ -104,3 +104,24 @@ def test_nan_wrong_shape_wrong_units(tmp_path):
     _rewrite(p, "factor/age_shape", m.factors.age_shape[:3])
     with pytest.raises(ModelFileError, match=r"m\.npz.*age_shape"):
         load_path(p)
+
+
+def test_load_model_loads_a_file_once_per_process_until_it_changes(tmp_path, monkeypatch):
+    """One ``facegen sample`` asks for its model three times (design check, render context,
+    datasheet); a file model loads once, and a model rewritten in place (or a folder with a new
+    file) loads again."""
+    import facegen.model.loaders as loaders
+    from facegen.model import load_model
+
+    calls = []
+    real = loaders.load_path
+    monkeypatch.setattr(loaders, "load_path", lambda p: calls.append(p) or real(p))
+    p = save_npz(_model(seed=1), tmp_path / "m.npz")
+    a = load_model(p)
+    assert load_model(str(p)) is a and load_model(tmp_path / "." / "m.npz") is a and len(calls) == 1
+    save_npz(_model(seed=2), p)          # same name and size, new bytes
+    b = load_model(p)
+    assert len(calls) == 2 and b.sha256() != a.sha256() and b.sha256() == _model(seed=2).sha256()
+    p.unlink()
+    with pytest.raises(ModelFileError, match="no such file"):
+        load_model(p)                    # a deleted file is not served from memory
