@@ -4,15 +4,22 @@ From reverse-correlation trials with shape and texture coefficient perturbations
 ``dt`` (N, Kt) in s.d. units and the response ``R`` (N,):
 
 * **shape map**: the displacement of vertex v along the mean face's outward unit normal n_v,
-  ``h_v = sum_k ds_k * sd_k * (B_k[v] . n_v)`` mm (B the shape basis), and
-  ``MI_shape[v] = mi_gg(copnorm(h_v), cn_id(R), biascorrect=True, demeaned=True)`` bits (GCMI);
+  ``h_v = sum_k ds_k * sd_k * (B_k[v] . n_v)`` mm (B the shape basis), and its 2-D copula variable
+  ``x_v = [copnorm(h_v), copnorm(|h_v|)]`` (signed displacement and its magnitude), and
+  ``MI_shape[v] = mi_gg(x_v, cn_id(R), biascorrect=True, demeaned=True)`` bits (GCMI);
 * **texture map**: the albedo luminance change of vertex v (the mean of its RGB change),
-  ``a_v = sum_k dt_k * tsd_k * mean_rgb(T_k[v])``, and ``MI_texture[v]`` likewise.
+  ``a_v = sum_k dt_k * tsd_k * mean_rgb(T_k[v])``, ``x_v = [copnorm(a_v), copnorm(|a_v|)]`` and
+  ``MI_texture[v]`` likewise.
 
-``cn_id`` is the copula normalisation within identity (:mod:`.metrics`). The maps are signed-linear
-(GCMI): a vertex whose displacement matters in both directions alike does not show. Vertex normals
-are area-weighted sums of the adjacent triangle normals. Vertices that never move (a zero row) get
-MI 0 by definition and are not tested.
+``cn_id`` is the copula normalisation within identity (:mod:`.metrics`). The magnitude component
+makes the maps see symmetric dependence too (the standard GCMI device, Ince et al. 2017): a vertex
+whose displacement matters in both directions alike (the response follows |h_v|, e.g. any change
+away from the mean face lowers it) shows, as well as a signed-linear one. It is still a Gaussian-
+copula bound: dependence that neither h_v nor |h_v| expresses monotonically (e.g. a response peaked
+at h_v = +1 s.d.) is seen only in part. A vertex whose h_v never changes sign over the trials has
+``copnorm(|h_v|) = +-copnorm(h_v)`` (up to ties), so its x_v is the 1-D ``copnorm(h_v)`` and its MI the
+1-D GCMI (bias term for 1-D x). Vertex normals are area-weighted sums of the adjacent triangle
+normals. Vertices that never move (a zero row) get MI 0 by definition and are not tested.
 
 **Family-wise test** (thousands of vertices, so the largest of them is large by chance alone): the
 maximum statistic of Nichols & Holmes (2002). The response is permuted within each identity
@@ -24,10 +31,20 @@ permutations for every vertex; with ``M_k = max_v MI_k[v]`` the map's maximum un
     threshold   = the (m + 1)-th largest M_k,  m = floor(alpha (n_perm + 1)) - 1
 
 so on a map without any effect the chance that *any* vertex is significant is at most alpha.
-``threshold`` is +inf (nothing can be significant) when ``n_perm < 1 / alpha - 1``. For 1-D x and
-y the null MI is computed from the correlation, ``(-1/2 ln(1 - rho^2) - bias) / ln 2`` with the
-same bias term as ``mi_gg``, i.e. the same number ``mi_gg`` gives (:func:`vertex_test`; compared
-with :func:`vertex_information` in the tests).
+``threshold`` is +inf (nothing can be significant) when ``n_perm < 1 / alpha - 1``.
+
+**Fast path** (:func:`vertex_test`; compared with :func:`vertex_information`, the plain ``mi_gg``,
+in the tests). For Gaussian x (d_x = 2) and 1-D y, ``det C_xy = det C_x (C_yy - C_yx C_x^-1 C_xy)``,
+so ``mi_gg`` is, exactly::
+
+    MI = (-1/2 ln(1 - R^2) - bias(n, 2, 1)) / ln 2,   R^2 = |Q^T y|^2 / |y|^2,
+    bias(n, dx, dy) = b(n, dx) + b(n, dy) - b(n, dx + dy),
+    b(n, d) = d/2 ln(2/(n-1)) + 1/2 sum_{k=1..d} psi((n-k)/2)   (mi_gg's entropy bias, nats)
+
+with R^2 the squared multiple correlation of y on the two components and Q (n, 2) an orthonormal
+basis of their span (Gram-Schmidt on the uncentred rows, as ``demeaned=True`` uses them). Q is
+formed once per vertex, so each batch of permuted responses costs one matrix product (2V, n) x
+(n, B); 1-D vertices (above) use Q = x_v / |x_v| and ``bias(n, 1, 1)``.
 
 Drawing: the mean face seen from the front (+z towards the viewer, orthographic), front-facing
 triangles painted back to front, each coloured by the mean MI of its three vertices and shaded by
@@ -138,8 +155,17 @@ def luminance_basis(model) -> np.ndarray:
     return model.texture_basis.astype(np.float64).mean(axis=2) * model.texture_sd[:, None]
 
 
+def _copula_pair(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For rows h (V, n): ``copnorm(h)``, ``copnorm(|h|)`` (V, n) and the rows that never change sign
+    (V,) bool, whose x is the 1-D ``copnorm(h)`` (module doc)."""
+    one_sided = np.all(h >= 0, axis=1) | np.all(h <= 0, axis=1)
+    return mass.copnorm(h), mass.copnorm(np.abs(h)), one_sided
+
+
 def vertex_information(response, delta, basis, identity, *, chunk: int = 2048) -> np.ndarray:
-    """(V,) GCMI ``mi_gg(copnorm(delta @ basis[:, v]), cn_id(response))`` bits, in chunks of vertices."""
+    """(V,) GCMI ``mi_gg([copnorm(h_v), copnorm(|h_v|)], cn_id(response))`` bits with ``h_v = delta @
+    basis[:, v]`` (1-D ``copnorm(h_v)`` where h_v never changes sign), in chunks of vertices: the plain
+    ``mi_gg`` reference of :func:`vertex_test`."""
     rc = within_copnorm(np.asarray(response, np.float64), np.asarray(identity), seed=(0, _RESPONSE))[None]
     d = np.asarray(delta, np.float64)
     out = np.zeros(basis.shape[1])
@@ -148,7 +174,12 @@ def vertex_information(response, delta, basis, identity, *, chunk: int = 2048) -
         warnings.filterwarnings("ignore", message=".*tied values")
         for a in range(0, moving.size, chunk):
             idx = moving[a:a + chunk]
-            out[idx] = mass.mi_gg(mass.copnorm((d @ basis[:, idx]).T), rc, biascorrect=True, demeaned=True)
+            x1, x2, one = _copula_pair((d @ basis[:, idx]).T)
+            if (~one).any():
+                out[idx[~one]] = mass.mi_gg(np.stack((x1[~one], x2[~one]), axis=1), rc, biascorrect=True,
+                                            demeaned=True)
+            if one.any():
+                out[idx[one]] = mass.mi_gg(x1[one], rc, biascorrect=True, demeaned=True)
     return out
 
 
@@ -170,10 +201,10 @@ def vertex_test(response, delta, basis, identity, *, n_perm: int = 1000, alpha: 
         warnings.filterwarnings("ignore", message=".*tied values")
         for a in range(0, moving.size, chunk):
             idx = moving[a:a + chunk]
-            x = mass.copnorm((d @ basis[:, idx]).T)  # (v, n), the same transform as vertex_information
-            mi[idx] = _mi_1d(x, rc[None])[:, 0]
+            q, bias = _span_basis(*_copula_pair((d @ basis[:, idx]).T))  # as vertex_information
+            mi[idx] = _mi_span(q, rc[None], bias)[:, 0]
             for b in range(0, n_perm, batch):
-                nul = _mi_1d(x, rc[perms[b:b + batch]])
+                nul = _mi_span(q, rc[perms[b:b + batch]], bias)
                 null_max[b:b + batch] = np.maximum(null_max[b:b + batch], nul.max(axis=0))
     srt = np.sort(null_max)
     k = int(math.floor(alpha * (n_perm + 1) + 1e-9)) - 1  # exceedances a significant vertex may have
@@ -186,14 +217,32 @@ def vertex_test(response, delta, basis, identity, *, n_perm: int = 1000, alpha: 
     return MapTest(mi, null_max, threshold, p, sig, float(alpha), int(n_perm))
 
 
-def _mi_1d(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(V, B) bits: ``mi_gg(x_v, y_b, biascorrect=True, demeaned=True)`` of every row of the copula-
-    normalised x (V, n) with every row of y (B, n), from their correlation (module doc)."""
-    n = x.shape[1]
-    vx, vy = np.einsum("vn,vn->v", x, x), np.einsum("bn,bn->b", y, y)
-    rho2 = (x @ y.T) ** 2 / (vx[:, None] * vy[None, :])
+def _span_basis(x1: np.ndarray, x2: np.ndarray, one_sided: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal basis (2, V, n) of the span of the uncentred rows x1, x2 (V, n) (Gram-Schmidt; the
+    second vector 0 for one-sided rows, whose x is x1 alone) and the bias (V,) nats of mi_gg for
+    their x dimension (module doc)."""
+    q = np.empty((2,) + x1.shape)
+    e1, e2 = q
+    np.divide(x1, np.sqrt(np.einsum("vn,vn->v", x1, x1))[:, None], out=e1)
+    np.multiply(np.einsum("vn,vn->v", e1, x2)[:, None], e1, out=e2)
+    np.subtract(x2, e2, out=e2)
+    e2 /= np.sqrt(np.where(one_sided, 1.0, np.einsum("vn,vn->v", e2, e2)))[:, None]
+    e2[one_sided] = 0.0
+    n = x1.shape[1]
+    bias = np.where(one_sided, mass._mi_bias(n, 1, 1), mass._mi_bias(n, 2, 1))
+    return q, bias
+
+
+def _mi_span(q: np.ndarray, y: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """(V, B) bits: ``mi_gg(x_v, y_b, biascorrect=True, demeaned=True)`` of every vertex's x_v (its
+    orthonormal span q (2, V, n), :func:`_span_basis`) with every row of y (B, n), from the squared
+    multiple correlation ``R^2 = |q_v y_b|^2 / |y_b|^2`` (module doc)."""
+    nv, n = q.shape[1], q.shape[2]
+    proj = q.reshape(2 * nv, n) @ y.T  # (2V, B): one product for both components
+    np.square(proj, out=proj)
+    r2 = (proj[:nv] + proj[nv:]) / np.einsum("bn,bn->b", y, y)[None, :]
     with np.errstate(divide="ignore"):
-        return (-0.5 * np.log1p(-np.minimum(rho2, 1.0)) - mass._mi_bias(n, 1, 1)) / LN2
+        return (-0.5 * np.log1p(-np.minimum(r2, 1.0)) - bias[:, None]) / LN2
 
 
 def vertex_maps(model_ref: str, response, shape_delta, texture_delta, identity, *, n_perm: int = 1000,
