@@ -24,7 +24,8 @@ from .model.lod import at_detail, auto_fraction
 from .shards.encode import encode_image, encode_npy
 from .shards.jsontext import landmarks_json
 
-__all__ = ["SCHEMA", "backend_info", "Context", "context_for", "detail_fraction", "render_samples", "sample_record"]
+__all__ = ["SCHEMA", "LUMA", "backend_info", "Context", "context_for", "detail_fraction", "exposure", "render_samples",
+           "sample_record"]
 
 SCHEMA = "facegen.sample/1"
 
@@ -44,6 +45,8 @@ class Context:
     expressions: dict = field(default_factory=dict)
     triangles: np.ndarray | None = None  # the model's, checked once for ``render_checked_mesh``
     landmarks: np.ndarray | None = None
+    meter: np.ndarray | None = None  # vertices that ``exposure`` meters on (the face region, else all)
+    meter_target: float = 1.0  # their mean albedo luminance on the model's mean face
 
     def group_offsets(self, gender: str, ethnicity: str) -> tuple[np.ndarray, np.ndarray]:
         """Gender + ethnicity offsets (shape, albedo) at the reference age, cached per group."""
@@ -70,6 +73,25 @@ class Context:
         if len(self.cache) > _cache_capacity(entry[1].nbytes + entry[2].nbytes):
             self.cache.popitem(last=False)
         return entry
+
+
+#: Rec. 709 luminance weights of linear RGB
+LUMA = np.array([0.2126, 0.7152, 0.0722])
+
+
+def exposure(ctx: Context, albedo: np.ndarray) -> float:
+    """The exposure of one face: 1 for ``render.exposure: fixed``; for ``face``,
+
+        e = Y(mean face) / Y(this face),   Y(a) = mean over the metered vertices of LUMA . a_v
+
+    (the metered vertices are the model's ``face`` region, or all when it has none), so that the
+    face's mean albedo luminance renders as the mean face's would, as a camera's face metering
+    exposes each portrait for its subject. The lights (directional and ambient) are scaled by e;
+    the background keeps the design's value."""
+    if ctx.cfg.exposure == "fixed":
+        return 1.0
+    y = float((albedo[ctx.meter] @ LUMA).mean())
+    return ctx.meter_target / max(y, 1e-6)
 
 
 def _cache_capacity(entry_bytes: int) -> int:
@@ -119,7 +141,12 @@ def _context(cfg_json: str) -> Context:
     from .render.api import check_mesh_indices
 
     tris, lms = check_mesh_indices(model.triangles, model.landmarks, model.n_vertices)
-    return Context(cfg=cfg, model=model,
+    face = np.asarray(model.regions.get("face", ()), np.int64)
+    meter = face if face.size else np.arange(model.n_vertices)
+    mean_alb = np.asarray(model.mean_albedo, np.float64)
+    if model.factors is not None:   # the mean face of the design's people: the factor offsets average out
+        mean_alb = mean_alb + np.mean(model.factors.gender_albedo, 0) + np.mean(model.factors.ethnicity_albedo, 0)
+    return Context(cfg=cfg, model=model, meter=meter, meter_target=float((mean_alb[meter] @ LUMA).mean()),
                    model_info={"name": full.name, "version": full.version, "sha256": full.sha256()},
                    center=tuple(float(c) for c in (lo + hi) / 2),
                    renderer=backend_info(cfg.backend, detail, len(model.triangles)), cache=OrderedDict(),
@@ -192,7 +219,8 @@ def _rounded_json(raw: bytes) -> orjson.Fragment:
     return orjson.Fragment(orjson.dumps(np.round(np.frombuffer(raw, np.float64), 6).tolist()))
 
 
-def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmarks, split: str) -> dict:
+def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmarks, split: str,
+                  exposure: float = 1.0) -> dict:
     """The record of one sample (schema facegen.sample/1, see shared DESIGN.md), for ``orjson.dumps``:
     the coefficient and landmark lists are ``orjson.Fragment`` (JSON text made once per identity, and
     by ``facegen.shards.jsontext``). ``gender``, ``ethnicity``, ``base_age`` and ``age`` are null when
@@ -209,7 +237,7 @@ def sample_record(ctx: Context, i: int, s: int, vals: dict, face: Face, landmark
         "light": {"azimuth_deg": round(float(vals["light_azimuth"]), 6),
                   "elevation_deg": round(float(vals["light_elevation"]), 6),
                   "intensity": round(float(vals["light_intensity"]), 6),
-                  "ambient": round(float(vals["ambient"]), 6)},
+                  "ambient": round(float(vals["ambient"]), 6), "exposure": round(exposure, 6)},
         "background": round(float(vals["background"]), 6),
         "scale": round(float(vals["scale"]), 6),
         "translation_px": [round(float(vals["translation_x"]), 4), round(float(vals["translation_y"]), 4)],
@@ -245,15 +273,16 @@ def render_samples(cfg: DesignConfig, shard: ShardSpec):
         face = _face(ctx, i, s, v)
         cam = Camera(yaw=float(v["yaw"]), pitch=float(v["pitch"]), roll=float(v["roll"]), scale=float(v["scale"]),
                      translation=(float(v["translation_x"]), float(v["translation_y"])), center=ctx.center)
+        e = exposure(ctx, face.albedo)
         light = Lighting(lights=(DirectionalLight(azimuth=float(v["light_azimuth"]),
                                                   elevation=float(v["light_elevation"]),
-                                                  intensity=float(v["light_intensity"])),),
-                         ambient=float(v["ambient"]))
+                                                  intensity=float(v["light_intensity"]) * e),),
+                         ambient=float(v["ambient"]) * e)
         bg = float(v["background"])
         out = render_checked_mesh(face.vertices, ctx.triangles, face.albedo, camera=cam, lighting=light,
                                   size=cfg.image_size, background=(bg, bg, bg), landmarks=ctx.landmarks,
                                   return_mask=want_mask, return_depth=want_depth, backend=cfg.backend)
-        rec = sample_record(ctx, i, s, v, face, out.landmarks_2d, shard.split)
+        rec = sample_record(ctx, i, s, v, face, out.landmarks_2d, shard.split, e)
         item = {"__key__": sample_key(i, s), cfg.image_format: encode_image(out.image, cfg.image_format, cfg.quality),
                 "json": orjson.dumps(rec)}
         if want_mask:

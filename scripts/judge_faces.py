@@ -7,7 +7,9 @@ network (99.38% on LFW) look at renders of ``--identities`` identities of a mode
 * gallery: one neutral, frontal, frontally lit image per identity at its base age (uniform over
   the model's age range, when it has a factor model);
 * probes: ``--per-identity`` images per identity with yaw and pitch uniform in +-15 deg, light
-  azimuth and elevation uniform in +-30 deg and a random expression of the model (intensity 0.5-1).
+  azimuth and elevation uniform in +-30 deg and a random expression of the model (intensity 0.5-1);
+* both exposed for the face (``render.exposure: face``), as photographs are; ``--exposure fixed``
+  renders every face under the same light instead (darker skin renders darker).
 
 Figures (printed, and written as JSON with ``--json``):
 
@@ -68,13 +70,14 @@ def _dlib():
 
 
 def designs(model: str, n: int, per: int, size: int, seed: int, expressions: list[str],
-            ages: tuple[float, float] | None = None) -> tuple[dict, dict]:
+            ages: tuple[float, float] | None = None, exposure: str = "face") -> tuple[dict, dict]:
     """(gallery, probe) design configs over the same identities (same seed and identities section);
-    base ages uniform over ``ages`` (the model's age range) when the model has a factor model."""
+    base ages uniform over ``ages`` (the model's age range) when the model has a factor model;
+    ``exposure`` the designs' ``render.exposure``."""
     ids = {"count": n} if ages is None else {"count": n, "base_age": {"uniform": list(ages)}}
     base = {
         "model": model, "seed": seed, "identities": ids,
-        "render": {"image_size": size, "format": "png"},
+        "render": {"image_size": size, "format": "png", "exposure": exposure},
         "splits": {"by": "image", "fractions": {"test": 1.0}},
         "shards": {"samples_per_shard": 1000},
     }
@@ -152,13 +155,13 @@ def label_readout(emb: np.ndarray, recs: list[dict]) -> dict:
     return out
 
 
-def judge(model: str, n: int, per: int, size: int, seed: int, nets) -> dict:
+def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: str = "face") -> dict:
     from facegen.model import load_model
 
     m = load_model(model)
     expressions = sorted(set(m.expressions) | {"neutral"})
     ages = None if m.factors is None else tuple(float(a) for a in m.factors.age_range)
-    gal_raw, prb_raw = designs(model, n, per, size, seed, expressions, ages)
+    gal_raw, prb_raw = designs(model, n, per, size, seed, expressions, ages, exposure)
     t0 = time.perf_counter()
     gallery = sorted(render(gal_raw), key=lambda ri: ri[0]["identity"])   # splits shuffle the order
     probes = list(render(prb_raw))
@@ -205,7 +208,7 @@ def judge(model: str, n: int, per: int, size: int, seed: int, nets) -> dict:
     G[np.isinf(G)] = np.nan
 
     return {
-        "model": model, "identities": n, "per_identity": per, "image_size": size, "seed": seed,
+        "model": model, "identities": n, "per_identity": per, "image_size": size, "seed": seed, "exposure": exposure,
         "detection": detection,
         "nme": float(np.mean(nme)) if nme else float("nan"),
         "nme_jaw": float(np.mean(nme_jaw)) if nme_jaw else float("nan"),
@@ -274,7 +277,8 @@ TARGETS = (("detection pooled", lambda r: r["detection"]["pooled"], ">=", 0.95),
 
 
 def report(r: dict) -> str:
-    lines = [f"model {r['model']}: {r['identities']} identities x {r['per_identity']} probes at {r['image_size']} px "
+    lines = [f"model {r['model']}: {r['identities']} identities x {r['per_identity']} probes at {r['image_size']} px, "
+             f"exposure {r.get('exposure', 'fixed')} "
              f"(render {r['seconds']['render']} s, dlib {r['seconds']['dlib']} s)"]
     for name, get, op, want in TARGETS:
         v = get(r)
@@ -318,6 +322,9 @@ def main(argv=None) -> int:
     ap.add_argument("--per-identity", type=int, default=8)
     ap.add_argument("--size", type=int, default=224, help="image side in pixels (default 224)")
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--exposure", choices=("face", "fixed"), default="face",
+                    help="render.exposure of the designs: 'face' exposes each image for its face, as a "
+                         "photograph is (default); 'fixed' renders every face under the same light")
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--sheet", type=Path, help="write a contact sheet (12 gallery + 12 probe images) here")
     a = ap.parse_args(argv)
@@ -326,7 +333,7 @@ def main(argv=None) -> int:
     nets = _dlib()
     results = []
     for k, model in enumerate(a.model or ["embedded"]):
-        r = judge(model, a.identities, a.per_identity, a.size, a.seed, nets)
+        r = judge(model, a.identities, a.per_identity, a.size, a.seed, nets, a.exposure)
         r["sensitivity"] = sensitivity(model, a.size, nets)
         images = r.pop("_images")
         if a.sheet:

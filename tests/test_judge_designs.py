@@ -31,6 +31,8 @@ def test_designs_share_identities_and_pass_the_validator(embedded):
     assert g.n_identities == p.n_identities == 6 and g.seed == p.seed
     assert g.base_age == p.base_age and g.base_age.support() == tuple(float(a) for a in ages)
     assert p.samples_per_identity == 3 and g.samples_per_identity == 1
+    assert g.exposure == p.exposure == "face"     # photographs are exposed for the face
+    assert parse_config(judge.designs("embedded", 6, 3, 64, 15, ["neutral"], ages, "fixed")[1]).exposure == "fixed"
 
 
 def test_designs_without_factors_name_no_factor():

@@ -48,6 +48,8 @@ RECORD_FIELDS = {
     "light_elevation": ("$.light.elevation_deg", "sc:Float", "Directional light elevation, degrees."),
     "light_intensity": ("$.light.intensity", "sc:Float", "Directional light intensity."),
     "ambient": ("$.light.ambient", "sc:Float", "Ambient light level."),
+    "exposure": ("$.light.exposure", "sc:Float", "Exposure: the factor the lights were scaled by (1 unless "
+                 "render.exposure is 'face')."),
     "background": ("$.background", "sc:Float", "Background grey level in [0, 1]."),
     "scale": ("$.scale", "sc:Float", "Image scale factor."),
     "translation_x": ("$.translation_px[0]", "sc:Float", "Horizontal image translation, pixels."),

@@ -234,7 +234,9 @@ def render_datasheet(cfg: DesignConfig, facts: DatasetFacts, m: ModelFacts, *, m
                  "--config design.yaml --shards A:B` and the manifest's sha256 checked.\n"
                  f"- **Software.** facegen {gen_version}"
                  + "".join(f", {k} {v}" for k, v in software.items() if k not in ("facegen", "renderer"))
-                 + f"; renderer backend `{cfg.backend}`{_mesh_note(software, cfg)}.\n"
+                 + f"; renderer backend `{cfg.backend}`{_mesh_note(software, cfg)}, `render.exposure: {cfg.exposure}`"
+                 + (" (each image exposed for its face; its factor is the record's `light.exposure`)"
+                    if cfg.exposure == "face" else " (one exposure for every image)") + ".\n"
                  "- **Time frame and people involved.** None recorded: the output does not depend on when or by "
                  "whom it was rendered. No crowd workers or data subjects were involved.\n")
 

@@ -53,6 +53,9 @@ EXTRAS = ("mask", "depth", "coeffs")
 #: ``render.detail``: "auto" (by image size, ``facegen.model.lod.auto_fraction``), "full", or a
 #: fraction of the model's triangles (``facegen.model.lod.DETAIL_LEVELS``).
 DETAILS = ("auto", "full", 1.0, 0.5, 0.25)
+#: ``render.exposure``: "fixed" (one exposure for every image: a darker skin renders darker) or
+#: "face" (each image exposed for its face, as a camera's face metering does; ``facegen.sampler``)
+EXPOSURES = ("fixed", "face")
 
 _TOP = {"name", "description", "model", "seed", "identities", "samples", "intrinsic", "extrinsic",
         "render", "splits", "shards", "probe"}
@@ -86,6 +89,7 @@ class DesignConfig:
     samples_per_shard: int
     probe: ProbeSpec | None = None
     detail: str | float = "auto"  # render.detail, see DETAILS
+    exposure: str = "fixed"  # render.exposure, see EXPOSURES
     identity_seed: int | None = None  # identities.seed: who the people are, apart from the sample seed
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
@@ -121,7 +125,8 @@ class DesignConfig:
             "intrinsic": {k: self.factors[k].to_yaml() for k, v in FACTORS.items() if v[0] == "intrinsic"},
             "extrinsic": {k: self.factors[k].to_yaml() for k, v in FACTORS.items() if v[0] == "extrinsic"},
             "render": {"image_size": self.image_size, "format": self.image_format, "quality": self.quality,
-                       "backend": self.backend, "detail": self.detail, "extras": list(self.extras)},
+                       "backend": self.backend, "detail": self.detail, "exposure": self.exposure,
+                       "extras": list(self.extras)},
             "splits": {"by": self.split_by, "fractions": dict(self.fractions),
                        **({"heldout": [{k: list(v) for k, v in h.items()} for h in self.heldout]}
                           if self.heldout else {})},
@@ -175,7 +180,7 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
     smp = _section(raw, "samples", {"mode", "per_identity", "repeats"})
     intr = _section(raw, "intrinsic", {k for k, v in FACTORS.items() if v[0] == "intrinsic"})
     extr = _section(raw, "extrinsic", {k for k, v in FACTORS.items() if v[0] == "extrinsic"})
-    ren = _section(raw, "render", {"image_size", "format", "quality", "backend", "detail", "extras"})
+    ren = _section(raw, "render", {"image_size", "format", "quality", "backend", "detail", "exposure", "extras"})
     spl = _section(raw, "splits", {"by", "fractions", "heldout"})
     sh = _section(raw, "shards", {"samples_per_shard"})
 
@@ -228,6 +233,7 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
         raise ConfigError(f"render.detail: got {detail!r}; allowed: {list(DETAILS)} (fractions of the model's "
                           "triangles; 'auto' picks by image size)")
     detail = float(detail) if isinstance(detail, (int, float)) else detail
+    exposure = _choice("render.exposure", ren.get("exposure", "fixed"), EXPOSURES)
     truncation = ids.get("truncation", 3.0)
     if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) or not 0.5 <= truncation <= 10:
         raise ConfigError(f"identities.truncation: got {truncation!r}; expected a number in [0.5, 10] (s.d.)")
@@ -252,7 +258,8 @@ def parse_config(raw: Mapping[str, Any]) -> DesignConfig:
                             bounds=(0.0, 120.0)),
         truncation=float(truncation), mode=mode, per_identity=per, factors=factors,
         image_size=image_size, image_format=fmt, quality=quality, backend=backend, detail=detail,
-        extras=tuple(extras), split_by=split_by, fractions={k: float(v) for k, v in fr.items()}, heldout=heldout,
+        exposure=exposure, extras=tuple(extras), split_by=split_by, fractions={k: float(v) for k, v in fr.items()},
+        heldout=heldout,
         samples_per_shard=_int("shards.samples_per_shard", sh.get("samples_per_shard", 1000), 1, 10**6),
         raw=dict(raw),
     )
