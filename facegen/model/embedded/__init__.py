@@ -28,12 +28,13 @@ from . import expressions as _expr
 from . import factors as _factors
 from . import landmarks as _lm
 from . import modes as _modes
+from . import teeth as _teeth
 from .fields import pca_modes
 from .geometry import build_grid
 
 __all__ = ["embedded_model", "build_model", "clear_cache", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 _log = logging.getLogger(__name__)
 _CACHE: dict[str, FaceModel] = {}
 
@@ -217,6 +218,38 @@ def build_model() -> FaceModel:
     lm = _lm.ibug68(g, v0, pts)
     regions = _lm.regions(g, v0, masks)
 
+    # 8. teeth behind the lips, appended after the grid's vertices (the grid's own code above needs
+    #    rows x cols vertices); each tooth vertex moves with a lip vertex (``teeth``)
+    from scipy.interpolate import LinearNDInterpolator
+
+    j0 = int(np.argmin(np.abs(g.theta)))
+    grid_rows = np.arange(v0.shape[0]) // g.cols
+    facing = (g.front > 0.5) & (mean_shape[:, 2] > 0.0)
+    depth = LinearNDInterpolator(mean_shape[facing, :2], mean_shape[facing, 2])
+    teeth = _teeth.build_teeth(float(mean_shape[upper * g.cols + j0, 2]), lambda x, y: depth(x, y))
+    nt = len(teeth.vertices)
+    front, lips = _teeth.anchors(teeth, mean_shape[:, :2], facing, np.nonzero(facing & (grid_rows == upper + 1))[0],
+                                 np.nonzero(facing & (grid_rows == upper - 2))[0])
+
+    def rigid(field):
+        return np.concatenate([field, field[..., front, :]], axis=-2)
+
+    def plain(field, rows=None):
+        extra = np.zeros(field.shape[:-2] + (nt, 3)) if rows is None else rows
+        return np.concatenate([field, extra], axis=-2)
+
+    jaw = au[:, lips] * np.array([1.0, 0.0, 1.0])        # expressions: sideways and back with the lips
+    k26 = _expr.AU_NAMES.index("AU26")
+    jaw[k26, teeth.lower] = au[k26, (upper - 2) * g.cols + j0]   # and the lower arch drops with the jaw
+    mean_shape, shape_basis = plain(mean_shape, teeth.vertices), rigid(shape_basis)
+    gender_shape, ethnicity_shape, age_shape = rigid(gender_shape), rigid(ethnicity_shape), rigid(age_shape)
+    au = plain(au, jaw)
+    mean_alb, tex_basis = plain(mean_alb, teeth.albedo), plain(tex_basis)
+    gender_albedo, e_alb, age_albedo = plain(gender_albedo), plain(e_alb), plain(age_albedo)
+    uvs = np.concatenate([g.uvs, g.uvs[front]])
+    regions["teeth"] = np.arange(v0.shape[0], v0.shape[0] + nt, dtype=np.int32)
+    triangles = np.concatenate([g.triangles, teeth.triangles + v0.shape[0]])
+
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     factors = FactorModel(
         genders=_factors.GENDERS, gender_shape=f32(gender_shape), gender_albedo=f32(gender_albedo),
@@ -229,7 +262,7 @@ def build_model() -> FaceModel:
         mean_shape=f32(mean_shape), shape_basis=f32(shape_basis), shape_sd=f32(shape_sd),
         mean_albedo=f32(mean_alb), texture_basis=f32(tex_basis), texture_sd=f32(tex_sd),
         texture_bands=tex_band.astype(np.int32),
-        triangles=g.triangles.astype(np.int32), uvs=f32(g.uvs),
+        triangles=triangles.astype(np.int32), uvs=f32(uvs),
         expression_basis=f32(au), expression_names=_expr.AU_NAMES,
         expressions={k: dict(v) for k, v in _expr.EXPRESSIONS.items()},
         landmarks=lm.astype(np.int32), regions=regions, points=pts, factors=factors,

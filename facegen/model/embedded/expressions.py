@@ -3,7 +3,8 @@
 Each action unit (Ekman & Friesen, *Facial Action Coding System*, 1978; Ekman, Friesen & Hager 2002)
 is a displacement field (V, 3) mm at full activation, hand-placed on the mean face. Units that part
 the lips (AU10, AU16, AU25, AU26) move the rows above and below the mouth line apart; the thin dark
-band painted along that line (``albedo.MOUTH_BAND``) then stretches into the open mouth.
+band painted along that line (``albedo.MOUTH_BAND``) then stretches into the open mouth, and AU25
+and AU26 move it back into the head (``teeth.MOUTH_RECESSION``) so that the teeth show in front of it.
 
 Expression prototypes (``EXPRESSIONS``) follow the EMFACS emotion prototypes of Friesen & Ekman
 (1983, *EMFACS-7: Emotional Facial Action Coding System*, unpublished manual), as tabulated by
@@ -36,6 +37,7 @@ import numpy as np
 
 from .albedo import CH_X, EYE_HALF, EYE_X
 from .geometry import EYE_Y, MOUTH_Y, Grid, gauss2
+from .teeth import MOUTH_RECESSION
 
 __all__ = ["AU_NAMES", "EXPRESSIONS", "action_units"]
 
@@ -87,6 +89,8 @@ def action_units(g: Grid, v: np.ndarray, upper_row: int) -> np.ndarray:
     # jaw drop: the lower lip splits from the upper at the mouth line, lateral cheeks stretch smoothly
     jaw = (_smoothstep((62.0 - ax) / 30.0) * _smoothstep((y + 125.0) / 25.0)
            * (lens * below + (1.0 - lens) * _smoothstep((MOUTH_Y - y) / 18.0)))
+    # the mouth line's two rows: they go back into the head as the mouth opens (``teeth``)
+    inner = ((row == upper_row) | (row == upper_row - 1)) * lens
     lip_up = above * lens * np.exp(-0.5 * ((y - MOUTH_Y) / 12.0) ** 2)
     lip_lo = below * lens * np.exp(-0.5 * ((y - MOUTH_Y) / 10.0) ** 2)
     units = {
@@ -111,7 +115,7 @@ def action_units(g: Grid, v: np.ndarray, upper_row: int) -> np.ndarray:
                   dy=-1.2 * gauss2(ax, y, CH_X, MOUTH_Y, 12.0, 10.0)),
         "AU23": f(dx=-2.5 * sx * gauss2(ax, y, CH_X, MOUTH_Y, 8.0, 8.0),
                   dz=-1.2 * gauss2(x, y, 0.0, MOUTH_Y, 18.0, 6.0)),
-        "AU25": f(dy=1.6 * lip_up - 2.6 * lip_lo),
-        "AU26": f(dy=-11.0 * jaw, dz=-3.0 * jaw),
+        "AU25": f(dy=1.6 * lip_up - 2.6 * lip_lo, dz=-MOUTH_RECESSION["AU25"] * inner),
+        "AU26": f(dy=-11.0 * jaw, dz=-3.0 * jaw - MOUTH_RECESSION["AU26"] * inner),
     }
     return np.stack([units[n] for n in AU_NAMES])
