@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from facegen.model import FaceModel
-from facegen.model.loaders import GREY_ALBEDO, untextured_albedo
+from facegen.model.loaders import GREY_ALBEDO, baked_shading, untextured_albedo
 from facegen.model.transfer import (closest_points, closest_points_reference, similarity_transform,
-                                    transfer_albedo)
+                                    transfer_albedo, underside_shading)
 
 
 def _ellipsoid(n_lat: int, n_lon: int, radii=(75.0, 100.0, 90.0)):
@@ -168,3 +168,138 @@ def test_embedded_model_transfer(models_dir):
     sfm = load_path(sfm_path, albedo_source=src)
     assert sfm.n_texture == src.n_texture
     assert np.all(np.isfinite(sfm.mean_albedo)) and 0 <= sfm.mean_albedo.min() and sfm.mean_albedo.max() <= 1
+
+
+# -- shading baked into the source's albedo (issue 15: doubled brows on ICT-FaceKit) ----------------
+
+def _dark_bands(lum: np.ndarray, below: float) -> int:
+    """Runs of a profile (ordered top to bottom) darker than ``below``."""
+    dark = np.asarray(lum) < below
+    return int(np.sum(np.diff(np.r_[0, dark.astype(int)]) == 1))
+
+
+def _sheet(n: int, ridge_mm: float):
+    """A face-like height field, x, y in [-40, 40] mm facing +z, with a brow ridge of height ``ridge_mm``
+    along y = 0 (below it the surface faces down); triangles CCW seen from +z."""
+    x, y = np.meshgrid(np.linspace(-40, 40, n), np.linspace(-40, 40, n))
+    z = 60.0 - 0.01 * x ** 2 + ridge_mm * np.exp(-0.5 * (y / 4.0) ** 2)
+    i = np.arange(n * n).reshape(n, n)
+    a, b, c, d = i[:-1, :-1], i[:-1, 1:], i[1:, 1:], i[1:, :-1]
+    t = np.concatenate([np.stack([a, b, c], -1).reshape(-1, 3), np.stack([a, c, d], -1).reshape(-1, 3)])
+    return np.stack([x.ravel(), y.ravel(), z.ravel()], 1), t.astype(np.int32)
+
+
+_SKIN = 0.6
+
+
+def _painted_brow(v: np.ndarray) -> np.ndarray:
+    """Skin with one dark band (a brow) at y = 12 mm, above the ridge."""
+    return np.repeat((_SKIN * (1 - 0.8 * np.exp(-0.5 * ((v[:, 1] - 12.0) / 1.5) ** 2)))[:, None], 3, 1)
+
+
+def _ridge_source_and_flat_target(name: str = "synthetic-ridge", version: str = "1", strength: float = 0.45):
+    """Source: a steep brow ridge, albedo = painted brow x baked underside shading (as the embedded model
+    bakes it). Target: the same face without the ridge. 68 landmarks on a 7 x 10 grid of (x, y) places."""
+    vs, ts = _sheet(81, 10.0)
+    shade = underside_shading(vs, ts, strength)
+    rows = [-32, -20, -10, -5, -1, 3, 8, 14, 22, 32]
+    xy = np.stack(np.meshgrid(np.linspace(-30, 30, 7), rows), -1).reshape(-1, 2)[:68]
+
+    def nearest(v):
+        return np.array([np.argmin(((v[:, :2] - p) ** 2).sum(1)) for p in xy], np.int32)
+
+    V = len(vs)
+    alb = _painted_brow(vs) * shade[:, None]
+    src = FaceModel(name=name, version=version, mean_shape=vs.astype(np.float32),
+                    shape_basis=np.zeros((0, V, 3), np.float32), shape_sd=np.zeros(0, np.float32),
+                    mean_albedo=alb.astype(np.float32), texture_basis=(0.5 * alb)[None].astype(np.float32),
+                    texture_sd=np.array([0.1], np.float32), triangles=ts,
+                    expression_basis=np.zeros((0, V, 3), np.float32), expression_names=(), landmarks=nearest(vs))
+    vt, tt = _sheet(61, 0.0)
+    return src, shade, vt, tt, nearest(vt)
+
+
+def _midline(vt: np.ndarray, albedo: np.ndarray) -> np.ndarray:
+    col = np.flatnonzero(np.abs(vt[:, 0]) < 1e-6)
+    return albedo[col[np.argsort(-vt[col, 1])], 0] / _SKIN
+
+
+def test_underside_shading():
+    v, t = _sheet(21, 10.0)
+    f = underside_shading(v, t, 0.45)
+    assert f.dtype == np.float32 and f.shape == (len(v),)
+    assert np.all(f[v[:, 1] > 0.5] == 1.0)  # above the ridge nothing faces down
+    assert 0.55 <= f.min() < 0.7 and np.argmin(f) in np.flatnonzero(v[:, 1] < 0)
+    with pytest.raises(ValueError, match="strength"):
+        underside_shading(v, t, 1.0)
+
+
+def test_baked_shading_is_divided_out_not_copied_as_a_second_band():
+    """The source's baked shadow under its ridge, copied onto a target that has no ridge, is a second dark
+    band below the painted one; dividing the source's shading out leaves the painted band alone."""
+    src, shade, vt, tt, lt = _ridge_source_and_flat_target()
+    copied = _midline(vt, transfer_albedo(src, vt, tt, lt).mean_albedo)
+    assert _dark_bands(copied, 0.8) == 2  # the failure the fix removes, reproduced
+    out = transfer_albedo(src, vt, tt, lt, source_shading=shade)
+    assert _dark_bands(_midline(vt, out.mean_albedo), 0.8) == 1
+    skin = _painted_brow(vt)[:, 0] > 0.99 * _SKIN  # everywhere but the painted band: plain skin
+    np.testing.assert_allclose(out.mean_albedo[skin], _SKIN, atol=0.02)
+    # the modes lose the baked factor too (here the one mode is half the mean, as a tone axis would be)
+    np.testing.assert_allclose(out.texture_basis[0][skin], 0.5 * _SKIN, atol=0.01)
+    with pytest.raises(ValueError, match="source_shading"):
+        transfer_albedo(src, vt, tt, lt, source_shading=shade[:-1])
+    with pytest.raises(ValueError, match="source_shading"):
+        transfer_albedo(src, vt, tt, lt, source_shading=np.zeros_like(shade))
+
+
+def test_untextured_albedo_divides_out_the_embedded_models_baked_shading():
+    """The loader call knows the embedded model's bake (1 - UNDERSIDE * max(0, -n_y)) and passes it on."""
+    pytest.importorskip("facegen.model.embedded.albedo")
+    from facegen.model.embedded.albedo import UNDERSIDE
+
+    src, _, vt, tt, lt = _ridge_source_and_flat_target(name="embedded", version="2", strength=UNDERSIDE)
+    np.testing.assert_allclose(baked_shading(src), underside_shading(src.mean_shape, src.triangles, UNDERSIDE))
+    mean, *_ = untextured_albedo("x.obj", vt, tt, lt, src)
+    assert _dark_bands(_midline(vt, mean), 0.8) == 1
+    other, *_ = untextured_albedo("x.obj", vt, tt, lt, _ridge_source_and_flat_target()[0])
+    assert _dark_bands(_midline(vt, other), 0.8) == 2  # another source's albedo is taken as it is
+    assert baked_shading(_source()) is None
+
+
+def _front_profile(v: np.ndarray, lum: np.ndarray, x0: float, y_top: float, y_bottom: float,
+                   n_face: int, step: float = 0.5) -> np.ndarray:
+    """Luminance from y_top down to y_bottom (every ``step`` mm) at x = x0 on the surface seen from the
+    front: per height bin the frontmost (largest z) of the first ``n_face`` vertices within 1.5 mm of x0."""
+    near = np.flatnonzero(np.abs(v[:n_face, 0] - x0) < 1.5)
+    ys = np.arange(y_top, y_bottom, -step)
+    out = np.full(len(ys), np.nan)
+    for k, y in enumerate(ys):
+        s = near[np.abs(v[near, 1] - y) < step]
+        if len(s):
+            out[k] = lum[s[np.argmax(v[s, 2])]]
+    ok = ~np.isnan(out)
+    return np.interp(ys, ys[ok][::-1], out[ok][::-1])
+
+
+def test_real_ict_has_one_brow_band_per_brow(ict_dir):
+    """Issue 15: the ICT-FaceKit mean face got two dark bands per brow from the embedded model's albedo (the
+    painted brow, and below it the embedded model's baked shadow under its steep brow ridge, landed on ICT's
+    forward-facing brow ridge and upper lid). Through each brow point 18-25, from 15 mm above it down to
+    4 mm above the upper lid (the lid's own lash line and shadow excluded), the mean albedo's luminance has
+    one band darker than 0.55 x the forehead's, and below it the skin recovers to at least 0.8 x."""
+    pytest.importorskip("facegen.model.embedded")
+    from facegen.model.loaders import load_path
+
+    m = load_path(ict_dir)  # albedo from the embedded model
+    v, lm = m.mean_shape, m.landmarks
+    lum = m.mean_albedo @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    lids = {18: [37], 19: [37, 38], 20: [38], 21: [38, 39], 22: [42, 43], 23: [43], 24: [43, 44], 25: [44]}
+    for b, lid in lids.items():
+        y_brow, y_lid = v[lm[b], 1], v[lm[lid], 1].max()
+        ys = np.arange(y_brow + 15, y_lid + 4, -0.5)
+        p = _front_profile(v, lum, v[lm[b], 0], y_brow + 15, y_lid + 4, n_face=9409)
+        p = p / np.median(p[ys > y_brow + 8])  # forehead skin = 1
+        i = int(np.argmin(p))
+        assert p[i] < 0.4 and abs(ys[i] - y_brow) < 4, f"brow point {b}: the brow is missing or misplaced"
+        assert _dark_bands(p, 0.55) == 1, f"brow point {b}: {_dark_bands(p, 0.55)} dark bands"
+        assert p[i:].max() >= 0.8, f"brow point {b}: below the brow the skin recovers to only {p[i:].max():.2f}"

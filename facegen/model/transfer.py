@@ -14,9 +14,17 @@ How (:func:`transfer_albedo`):
 4. **Closest surface point**: for each warped target vertex, the closest point on the source surface
    (candidates = the triangles around the ``k`` nearest source vertices found with
    ``scipy.spatial.cKDTree``; exact point-triangle distance), and its barycentric weights.
-5. **Copy**: the target's mean albedo and every texture mode are the source's, interpolated with those
-   weights; ``texture_sd`` and ``texture_bands`` are the source's. Coefficients therefore mean the same
-   in both models: texture coefficient k = 1 s.d. of the source's mode k.
+5. **Baked shading divided out** (``source_shading``, optional): when the source's albedo carries
+   shading computed from its own surface (the embedded model darkens down-facing skin by
+   ``1 - 0.45 max(0, -n_y)``, :func:`underside_shading`), that per-vertex factor is divided out of its
+   mean albedo and of every texture mode before the copy. Shading belongs to the source's geometry, not
+   to its skin: copied by correspondence it lands on target surfaces that face another way (the shadow
+   under the embedded model's steep brow ridge, copied onto ICT-FaceKit's forward-facing brow ridge and
+   upper lid, read as a second brow). The renderer shades the target from its own geometry.
+6. **Copy**: the target's mean albedo (clipped to [0, 1]) and every texture mode are the source's
+   (step 5's), interpolated with the step-4 weights; ``texture_sd`` and ``texture_bands`` are the
+   source's. Coefficients therefore mean the same in both models: texture coefficient k = 1 s.d. of
+   the source's mode k.
 
 ``distances`` reports how far (in source mm) each warped target vertex was from the source surface:
 large values flag parts (e.g. the back of a head, teeth) that the source does not cover.
@@ -34,7 +42,7 @@ from scipy.spatial import cKDTree
 from .types import FaceModel
 
 __all__ = ["TransferredAlbedo", "transfer_albedo", "similarity_transform", "warp_to_source",
-           "closest_points", "closest_points_reference"]
+           "closest_points", "closest_points_reference", "underside_shading"]
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +186,23 @@ def closest_points_reference(points: np.ndarray, vertices: np.ndarray, triangles
     return np.array(tris), np.array(barys), np.array(dists)
 
 
+def underside_shading(vertices: np.ndarray, triangles: np.ndarray, strength: float) -> np.ndarray:
+    """(V,) float32 factor ``1 - strength * max(0, -n_y)`` of a mesh's unit vertex normals ``n``.
+
+    The shading that a model bakes into its albedo to darken surfaces facing the floor (the embedded
+    model, strength ``facegen.model.embedded.albedo.UNDERSIDE``); vertices without a triangle get 1.
+    """
+    from ..render.camera import vertex_normals
+
+    if not 0.0 <= strength < 1.0:
+        raise ValueError(f"strength: expected a value in [0, 1), received {strength!r}")
+    down = np.clip(-vertex_normals(vertices, triangles)[:, 1], 0.0, 1.0)
+    return (1.0 - strength * down).astype(np.float32)
+
+
 def transfer_albedo(source: FaceModel, target_vertices: np.ndarray, target_triangles: np.ndarray,
-                    target_landmarks: np.ndarray, *, smoothing: float = 0.0, k: int = 8) -> TransferredAlbedo:
+                    target_landmarks: np.ndarray, *, smoothing: float = 0.0, k: int = 8,
+                    source_shading: np.ndarray | None = None) -> TransferredAlbedo:
     """Carry ``source``'s albedo model onto a target mesh through the 68 iBUG landmarks (module docstring).
 
     Args:
@@ -187,8 +210,11 @@ def transfer_albedo(source: FaceModel, target_vertices: np.ndarray, target_trian
         target_vertices: (V, 3) target mesh, any units (the similarity step absorbs scale).
         target_triangles: (F, 3) target triangles (unused by the maths; checked for range).
         target_landmarks: (68,) target vertex per iBUG point, -1 where the target does not define it.
+        source_shading: (Vs,) positive per-vertex shading factor baked into ``source``'s albedo (mean
+            and modes), divided out before the copy (step 5), e.g. :func:`underside_shading`; None: none.
     Raises:
-        ValueError: no source landmarks, bad shapes, or fewer than 5 landmark pairs.
+        ValueError: no source landmarks, bad shapes, fewer than 5 landmark pairs, or a
+            ``source_shading`` that is not (Vs,) positive and finite.
     """
     if source.landmarks is None:
         raise ValueError(f"source model {source.name!r} has no landmarks; albedo transfer needs 68 iBUG points")
@@ -210,6 +236,14 @@ def transfer_albedo(source: FaceModel, target_vertices: np.ndarray, target_trian
     ok &= ~dup
     if ok.sum() < MIN_PAIRS:
         raise ValueError(f"only {int(ok.sum())} landmarks are defined on the target; need at least {MIN_PAIRS}")
+    src_mean, src_basis = source.mean_albedo, source.texture_basis
+    if source_shading is not None:
+        f = np.asarray(source_shading, dtype=np.float32)
+        if f.shape != (source.n_vertices,) or not np.all(np.isfinite(f)) or f.min() <= 0:
+            raise ValueError(f"source_shading: expected ({source.n_vertices},) positive finite factors, "
+                             f"received shape {f.shape}")
+        src_mean = src_mean / f[:, None]
+        src_basis = src_basis / f[None, :, None]
     src_pts = source.mean_shape[np.asarray(source.landmarks)[ok]]
     warped = warp_to_source(tv, lm[ok], src_pts, smoothing=smoothing)
     tri, bary, dist = closest_points(warped, source.mean_shape, source.triangles, k=k)
@@ -219,8 +253,8 @@ def transfer_albedo(source: FaceModel, target_vertices: np.ndarray, target_trian
     def interp(a: np.ndarray) -> np.ndarray:  # a (..., Vs, 3) -> (..., V, 3)
         return sum(w[:, c, None] * a[..., corners[:, c], :] for c in range(3))
 
-    mean = interp(source.mean_albedo).astype(np.float32)
-    basis = interp(source.texture_basis).astype(np.float32) if source.n_texture else \
+    mean = np.clip(interp(src_mean), 0.0, 1.0).astype(np.float32)
+    basis = interp(src_basis).astype(np.float32) if source.n_texture else \
         np.zeros((0, len(tv), 3), np.float32)
     far = float(np.percentile(dist, 95))
     log.info("albedo transferred from %r through %d landmark pairs; 95%% of target vertices within %.3g mm "

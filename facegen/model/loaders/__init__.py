@@ -16,7 +16,8 @@ folder with ``generic_neutral_mesh.obj``  ICT-FaceKit (:mod:`.ict`)
 Every loader returns a :class:`~facegen.model.types.FaceModel` in millimetres with identity modes in
 s.d. units, and raises :class:`~facegen.model.types.ModelFileError` naming the file and the problem.
 Sources without a colour model (ICT, SFM, FLAME) get albedo transferred from ``albedo_source``
-(default: the embedded model) through the 68 iBUG landmarks (:mod:`facegen.model.transfer`); without
+(default: the embedded model) through the 68 iBUG landmarks (:mod:`facegen.model.transfer`), with the
+shading that the embedded model bakes into its albedo divided out (:func:`baked_shading`); without
 landmarks, or when that source is unavailable, they get a flat grey albedo with no texture modes.
 """
 from __future__ import annotations
@@ -29,7 +30,8 @@ import numpy as np
 
 from ..types import FaceModel, ModelFileError
 
-__all__ = ["load_path", "LOADER_FORMATS", "GREY_ALBEDO", "AlbedoSource", "untextured_albedo", "make_model"]
+__all__ = ["load_path", "LOADER_FORMATS", "GREY_ALBEDO", "AlbedoSource", "untextured_albedo", "make_model",
+           "baked_shading"]
 
 log = logging.getLogger(__name__)
 
@@ -143,5 +145,29 @@ def untextured_albedo(
         return grey
     from ..transfer import transfer_albedo
 
-    t = transfer_albedo(source, vertices, triangles, landmarks)
+    t = transfer_albedo(source, vertices, triangles, landmarks, source_shading=baked_shading(source))
     return t.mean_albedo, t.texture_basis, t.texture_sd, t.texture_bands
+
+
+def baked_shading(source: FaceModel) -> np.ndarray | None:
+    """(Vs,) shading factor baked into ``source``'s albedo, for :func:`~facegen.model.transfer.transfer_albedo`
+    to divide out; None when the source bakes none (every model but the embedded one).
+
+    The embedded model (from generator version 2) darkens its head surface where it faces down by
+    ``1 - UNDERSIDE * max(0, -n_y)`` (``facegen.model.embedded.albedo``); its teeth are not darkened.
+    The normals are those of its mean shape (the model baked those of its uncalibrated grid, a few
+    degrees away: the factor differs by at most about 0.05).
+    """
+    if source.name != "embedded" or source.version == "1":
+        return None
+    try:
+        from ..embedded.albedo import UNDERSIDE
+    except ImportError:
+        return None
+    from ..transfer import underside_shading
+
+    f = underside_shading(source.mean_shape, source.triangles, UNDERSIDE)
+    teeth = source.regions.get("teeth")
+    if teeth is not None:
+        f[np.asarray(teeth)] = 1.0
+    return f
