@@ -340,3 +340,18 @@ def test_hair_and_beard_follow_gender_and_ethnicity(m):
     old = m.mean_albedo + f.offsets("female", "european", 70.0)[1]
     young = m.mean_albedo + f.offsets("female", "european", 20.0)[1]
     assert old[crown].mean() > young[crown].mean() + 0.02
+
+
+def test_the_eye_fissure_has_rows_enough_for_iris_and_pupil():
+    """Paint lives on vertices, so the eye needs them: the left eye's fissure spans 6 rows (it had 2-3
+    before ``geometry.EYE_ROWS``), its iris at least 20 vertices over 5 rows, its pupil several."""
+    from facegen.model.embedded.albedo import paint_masks
+    from facegen.model.embedded.geometry import build_grid
+
+    g = build_grid()
+    v = g.vertices
+    masks = paint_masks(v[:, 0], v[:, 1], g.front)
+    left = v[:, 0] > 0
+    rows = {k: np.unique(np.nonzero((masks[k] > 0.5) & left)[0] // g.cols) for k in ("eye", "iris", "pupil")}
+    assert len(rows["eye"]) >= 6 and len(rows["iris"]) >= 5 and len(rows["pupil"]) >= 2, rows
+    assert ((masks["iris"] > 0.5) & left).sum() >= 20 and ((masks["pupil"] > 0.5) & left).sum() >= 4
