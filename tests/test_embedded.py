@@ -343,7 +343,7 @@ def test_hair_and_beard_follow_gender_and_ethnicity(m):
 
 
 def test_the_eye_fissure_has_rows_enough_for_iris_and_pupil():
-    """Paint lives on vertices, so the eye needs them: the left eye's fissure spans 6 rows (it had 2-3
+    """Paint lives on vertices, so the eye needs them: the left eye's fissure spans 6 rows (it had 4
     before ``geometry.EYE_ROWS``), its iris at least 20 vertices over 5 rows, its pupil several."""
     from facegen.model.embedded.albedo import paint_masks
     from facegen.model.embedded.geometry import build_grid
