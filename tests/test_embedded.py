@@ -91,8 +91,8 @@ def test_modes_count_decay_and_bands(m):
 
 
 def test_shape_basis_is_orthonormal(m):
-    """On the head's surface; the teeth ride along with the lips (``embedded.teeth``)."""
-    skin = np.setdiff1d(np.arange(m.n_vertices), m.regions["teeth"])
+    """On the head's surface; the teeth and catchlights ride along with it (``embedded.teeth``)."""
+    skin = np.setdiff1d(np.arange(m.n_vertices), np.concatenate([m.regions["teeth"], m.regions["catchlights"]]))
     b = m.shape_basis[:12][:, skin].reshape(12, -1).astype(np.float64)
     gram = np.einsum("iv,jv->ij", b, b)
     assert np.allclose(gram, np.eye(12), atol=1e-4)

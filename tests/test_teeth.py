@@ -29,8 +29,8 @@ def _face(m, rng, expression, k=1.0, sd=1.0):
 
 
 def test_teeth_are_appended_and_carry_no_identity_colour(embedded):
-    t = embedded.regions["teeth"]
-    assert t.min() == embedded.n_vertices - len(t) and t.max() == embedded.n_vertices - 1
+    t, c = embedded.regions["teeth"], embedded.regions["catchlights"]
+    assert t.min() == embedded.n_vertices - len(t) - len(c) and c.max() == embedded.n_vertices - 1
     assert not np.isin(t, embedded.landmarks).any() and not np.isin(t, embedded.regions["face"]).any()
     np.testing.assert_array_equal(embedded.texture_basis[:, t], 0.0)
     np.testing.assert_array_equal(embedded.factors.ethnicity_albedo[:, t], 0.0)
