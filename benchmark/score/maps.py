@@ -98,6 +98,8 @@ class MapTest:
                 "threshold": float(self.threshold) if math.isfinite(self.threshold) else None,
                 "n_significant": int(self.significant.sum()), "p_fwe_min": float(self.p_fwe.min()),
                 "null_max_median": float(np.median(self.null_max)), "alpha": self.alpha, "n_perm": self.n_perm,
+                "statistic": "GCMI of [copnorm(x_v), copnorm(|x_v|)] (1-D copnorm(x_v) where x_v never changes sign) "
+                             "with the response copula-normalised within identity",
                 "correction": "max-statistic permutation, FWE (Nichols & Holmes 2002); response permuted "
                               "within identity"}
 

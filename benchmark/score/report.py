@@ -254,9 +254,11 @@ def _html(scores: dict) -> str:
                              "(bands: 95% bootstrap over identities).",
                 "information": "GCMI between the correct-identity response and the shape / texture perturbation.",
                 "coefficients": "GCMI per coefficient (max-statistic permutation FWE).",
-                "map_shape": "Per-vertex MI: displacement along the normal vs response, on the mean face; "
+                "map_shape": "Per-vertex MI: displacement along the normal and its magnitude vs response, "
+                             "on the mean face; "
                              "grey: not significant after the max-statistic family-wise correction.",
-                "map_texture": "Per-vertex MI: albedo luminance change vs response, on the mean face; "
+                "map_texture": "Per-vertex MI: albedo luminance change and its magnitude vs response, "
+                               "on the mean face; "
                                "grey: not significant after the max-statistic family-wise correction.",
                 "layers": "Hidden layers: MI of the top principal components with shape and texture features, "
                           "and pose invariance."}
