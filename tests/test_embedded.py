@@ -355,3 +355,6 @@ def test_the_eye_fissure_has_rows_enough_for_iris_and_pupil():
     rows = {k: np.unique(np.nonzero((masks[k] > 0.5) & left)[0] // g.cols) for k in ("eye", "iris", "pupil")}
     assert len(rows["eye"]) >= 6 and len(rows["iris"]) >= 5 and len(rows["pupil"]) >= 2, rows
     assert ((masks["iris"] > 0.5) & left).sum() >= 20 and ((masks["pupil"] > 0.5) & left).sum() >= 4
+    # the upper-lid crease, about 4 mm above the lash line, falls on a row (a line between two rows
+    # would be painted at half strength on both and blur away)
+    assert masks["crease"][left].max() > 0.8

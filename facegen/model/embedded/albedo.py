@@ -88,11 +88,14 @@ def paint_masks(x: np.ndarray, y: np.ndarray, front: np.ndarray) -> dict[str, np
             * _smooth((CH_X - ax) / 2.0) * front)
     nostril = sum(gauss2(x, y, sx, -17.0, 2.4, 1.2) for sx in (-6.5, 6.5)) * front
     cheek = gauss2(ax, y, 40.0, -2.0, 14.0, 12.0) * front
+    # the upper-lid crease (supratarsal fold) about 4 mm above the lash line, following the lid
+    crease = np.exp(-0.5 * ((y - (up + 3.5 * np.clip(1.0 - u ** 2, 0.0, None) ** 0.5 + 0.5)) / 1.2) ** 2)
+    crease = crease * _smooth((1.0 - np.abs(u)) / 0.35) * (1.0 - eye) * front
     socket = (gauss2(ax, y, EYE_X - 2.0, EYE_Y + 1.0, 13.0, 8.0) * (1.0 - eye)
               + 0.6 * gauss2(ax, y, EYE_X, EYE_Y + 8.0, 11.0, 1.5)) * front
     beard = (_smooth((MOUTH_Y + 24.0 - y) / 16.0) * _smooth((y + 95.0) / 6.0) * _smooth((60.0 - ax) / 16.0)
              * (1.0 - lips) * front)
-    return {"socket": np.clip(socket, 0.0, 1.0), "eye": eye, "iris": iris, "pupil": pupil, "lash": lash,
+    return {"socket": np.clip(socket, 0.0, 1.0), "crease": crease, "eye": eye, "iris": iris, "pupil": pupil, "lash": lash,
             "brow": brow, "lips": lips,
             "band": band, "nostril": nostril, "cheek": cheek, "beard": beard}
 
@@ -178,6 +181,7 @@ def mean_albedo(vertices: np.ndarray, front: np.ndarray, occlusion: np.ndarray |
 
     mul(m["cheek"], (1.05, 0.94, 0.94))
     mul(m["socket"], (0.72, 0.66, 0.66))
+    mul(m["crease"], (0.82, 0.78, 0.78))
     mul(m["lips"], (0.88, 0.62, 0.64))
     mul(m["brow"], (0.30, 0.27, 0.25))       # mid density: identity modes make them sparser or denser
     mix(m["eye"], (0.42, 0.38, 0.35))

@@ -98,8 +98,8 @@ def _profile_arclength() -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(d)])
 
 
-#: extra row density (mm less spacing, before ``_ROW_COARSEN``) through the eye fissure, so that the
-#: painted iris, pupil and lids get rows about 1.2 mm apart
+#: extra row density (mm less spacing, before ``_ROW_COARSEN``) through the eye fissure and the upper
+#: lid, so that the painted iris, pupil, lids and lid crease get rows about 1.2-1.6 mm apart
 EYE_ROWS = 0.9
 
 
@@ -114,7 +114,7 @@ def _row_params() -> np.ndarray:
     spacing = 5.0 - 3.4 * face
     spacing = spacing - 1.15 * np.exp(-0.5 * ((y - MOUTH_Y) / 4.0) ** 2)   # fine near the mouth line
     spacing = spacing - 0.5 * np.exp(-0.5 * ((y - EYE_Y - 5.0) / 11.0) ** 2)   # eyes and brows
-    spacing = spacing - EYE_ROWS * np.exp(-0.5 * ((y - EYE_Y - 1.0) / 6.0) ** 2)   # the eye fissure
+    spacing = spacing - EYE_ROWS * np.exp(-0.5 * ((y - EYE_Y - 3.0) / 8.0) ** 2)   # the eye fissure and lid
     under_chin = (y < -85.0) & (s_dense < s_key[5])
     spacing = np.where(under_chin, np.minimum(spacing, 2.5), spacing)
     spacing = spacing * _ROW_COARSEN
