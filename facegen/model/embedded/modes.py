@@ -14,8 +14,7 @@ principal modes with decreasing s.d., as GMF's identity PCA is.
 Texture. Smooth random colour fields in three spatial-frequency bands (GMF uses five), band k with
 correlation length ``BANDS[k]`` mm and a per-band s.d.; each field's colour direction mixes the
 melanin, haemoglobin and luminance axes of skin. Feature fields (overall tone, brow density, lip
-redness and darkness, iris lightness and brown-blue, cheek flush, stubble, lid-crease depth,
-under-eye darkness; and the scalp hair of
+redness and darkness, iris lightness and brown-blue, cheek flush, stubble; and the scalp hair of
 ``albedo.hair_fields``) join band 0. PCA runs within each band; modes are then ordered
 by s.d. and ``texture_bands`` records each mode's band.
 """
@@ -193,8 +192,6 @@ def texture_fields(g: Grid, weight: np.ndarray, masks: dict[str, np.ndarray],
         iris[:, None] * np.array([0.004, 0.009, 0.015]),                              # iris: brown-blue
         0.08 * (masks["cheek"][:, None] * mean_alb) * np.array([0.3, -0.6, -0.4]),    # cheek flush
         0.07 * (beard[:, None] * mean_alb) * np.array([-1.0, -0.95, -0.85]),          # stubble shadow
-        0.12 * (masks["crease"][:, None] * mean_alb) * np.array([-1.0, -1.0, -1.0]),  # lid crease depth
-        0.10 * (masks["socket"][:, None] * mean_alb) * np.array([-1.0, -1.05, -0.9]),  # under-eye darkness
     ]
     return bands
 
