@@ -55,3 +55,20 @@ def test_report_marks_missing_labels_not_applicable():
     assert "detection worst ethnicity" in text and "n/a" in text
     assert "NME                            0.050   target <= 0.06   ok" in text
     assert "rank-1                         0.900   target >= 0.97   MISSED" in text
+
+
+def test_summary_over_seeds_gives_mean_range_and_whether_the_mean_meets_the_target():
+    def fig(det, rank1):
+        return {"detection": {"pooled": det, "ethnicity": {"a": det - 0.05, "b": 1.0}}, "nme": 0.05,
+                "rank1": rank1, "verification": {"balanced_accuracy": 0.7},
+                "distances": {"identities_within_threshold": 1.0}}
+    s = judge.summarise([fig(0.96, 0.95), fig(0.93, 0.99)])
+    assert s["detection pooled"] == pytest.approx({"mean": 0.945, "min": 0.93, "max": 0.96, "n": 2, "met": False})
+    assert s["rank-1"]["mean"] == pytest.approx(0.97) and s["rank-1"]["met"]         # >= on the mean
+    assert s["detection worst ethnicity"]["mean"] == pytest.approx(0.895) and not s["detection worst ethnicity"]["met"]
+    # a model without ethnicity labels: that figure is left out, not averaged as NaN
+    r = fig(0.99, 0.9)
+    r["detection"].pop("ethnicity")
+    assert "detection worst ethnicity" not in judge.summarise([r, r])
+    text = judge.summary_report("m", [15, 16], s)
+    assert "rank-1" in text and "[0.950, 0.990]" in text and "MISSED" in text
