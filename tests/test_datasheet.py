@@ -241,3 +241,16 @@ def test_preset_datasheets_in_repo_are_current():
         rows = {r[0]: r for r in _tables(md)["split | images | identities | shards"]}
         assert {s: _int(rows[s][1]) for s in rel["splits"]} == rel["splits"]
         assert _int(rows["total"][1]) == rel["samples"] == preset(rel["preset"]).n_samples
+
+
+def test_croissant_of_a_dataset_made_before_render_exposure_declares_no_exposure_field(ds):
+    """facegen < 0.4 wrote neither render.exposure nor light.exposure: the field is left out, so
+    every declared path still resolves in that dataset's records."""
+    from facegen.datasets.croissant import croissant_metadata
+
+    m = json.loads((ds / "manifest.json").read_text())
+    fields = lambda doc: {f["@id"] for r in doc["recordSet"] if r["@id"] == "samples" for f in r["field"]}  # noqa: E731
+    assert "samples/exposure" in fields(croissant_metadata(m))
+    old = json.loads(json.dumps(m))
+    del old["config"]["render"]["exposure"]
+    assert "samples/exposure" not in fields(croissant_metadata(old))

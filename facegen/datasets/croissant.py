@@ -92,6 +92,8 @@ def croissant_metadata(manifest: dict, *, manifest_sha256: str | None = None, li
     split_names = list(dict.fromkeys(s["split"] for s in shards))
     record_fields = [key_field("samples", "record-files", "json")]
     for fid, (path, dtype, desc) in RECORD_FIELDS.items():
+        if fid == "exposure" and "exposure" not in cfg["render"]:
+            continue  # a dataset made before render.exposure (facegen < 0.4): its records have no light.exposure
         f = {"@type": "cr:Field", "@id": f"samples/{fid}", "name": f"samples/{fid}", "description": desc,
              "dataType": dtype, "source": {"fileSet": {"@id": "record-files"}, "extract": {"jsonPath": path}}}
         if fid == "split":
