@@ -26,12 +26,11 @@ import numpy as np
 from ..anthropometry import ALL_MEASURES, MEASURES, NORM_AGE, NORMS
 from ..types import FaceModel, FactorModel
 from . import albedo as _albedo
-from . import catchlights as _catch
 from . import expressions as _expr
 from . import factors as _factors
 from . import landmarks as _lm
 from . import modes as _modes
-from . import teeth as _teeth
+from . import parts as _parts
 from .fields import pca_modes
 from .geometry import build_grid
 
@@ -221,31 +220,11 @@ def build_model() -> FaceModel:
     lm = _lm.ibug68(g, v0, pts)
     regions = _lm.regions(g, v0, masks)
 
-    # 8. parts on the head, appended after the grid's vertices (the grid's own code above needs rows x
-    #    cols vertices): teeth behind the lips and catchlights in front of the eyes. Each part's vertex
-    #    moves in identity and factor modes as the face vertex in front of (or under) it, and in the
-    #    expressions as the part's module says (``teeth``, ``catchlights``)
-    from scipy.interpolate import LinearNDInterpolator
-    from scipy.spatial import cKDTree
-
-    j0 = int(np.argmin(np.abs(g.theta)))
-    grid_rows = np.arange(v0.shape[0]) // g.cols
-    facing = (g.front > 0.5) & (mean_shape[:, 2] > 0.0)
-    depth = LinearNDInterpolator(mean_shape[facing, :2], mean_shape[facing, 2])
-    teeth = _teeth.build_teeth(float(mean_shape[upper * g.cols + j0, 2]), lambda x, y: depth(x, y))
-    front, lips = _teeth.anchors(teeth, mean_shape[:, :2], facing, np.nonzero(facing & (grid_rows == upper + 1))[0],
-                                 np.nonzero(facing & (grid_rows == upper - 2))[0])
-    teeth_au = au[:, lips] * np.array([1.0, 0.0, 1.0])    # sideways and back with the lips
-    k26 = _expr.AU_NAMES.index("AU26")
-    teeth_au[k26, teeth.lower] = au[k26, (upper - 2) * g.cols + j0]   # and the lower arch drops with the jaw
-    cl_verts, cl_tris, cl_centres = _catch.build_catchlights(lambda x, y: depth(x, y))
-    facing_idx = np.nonzero(facing)[0]
-    under = facing_idx[cKDTree(mean_shape[facing_idx, :2]).query(cl_centres[:, :2])[1]]
-    cl_anchor = np.repeat(under, len(cl_verts) // 2)       # each disc moves as the eye vertex under it
-    parts = [("teeth", teeth.vertices, teeth.triangles, teeth.albedo, front, teeth_au),
-             ("catchlights", cl_verts, cl_tris, np.ones_like(cl_verts), cl_anchor, au[:, cl_anchor])]
+    # 8. parts on the head (``parts``): teeth behind the lips and catchlights in front of the eyes,
+    #    appended after the grid's vertices; each moves as its anchor vertex in identity and factor fields
+    parts = _parts.build_parts(g, mean_shape, upper, au)
     n_grid = v0.shape[0]
-    anchor = np.concatenate([p[4] for p in parts])
+    anchor = np.concatenate([p.anchor for p in parts])
     nt = len(anchor)
 
     def rigid(field):
@@ -255,18 +234,18 @@ def build_model() -> FaceModel:
         extra = np.zeros(field.shape[:-2] + (nt, 3)) if rows is None else rows
         return np.concatenate([field, extra], axis=-2)
 
-    mean_shape = plain(mean_shape, np.concatenate([p[1] for p in parts]))
+    mean_shape = plain(mean_shape, np.concatenate([p.vertices for p in parts]))
     shape_basis, gender_shape, ethnicity_shape, age_shape = (rigid(shape_basis), rigid(gender_shape),
                                                              rigid(ethnicity_shape), rigid(age_shape))
-    au = plain(au, np.concatenate([p[5] for p in parts], axis=1))
-    mean_alb, tex_basis = plain(mean_alb, np.concatenate([p[3] for p in parts])), plain(tex_basis)
+    au = plain(au, np.concatenate([p.expressions for p in parts], axis=1))
+    mean_alb, tex_basis = plain(mean_alb, np.concatenate([p.albedo for p in parts])), plain(tex_basis)
     gender_albedo, e_alb, age_albedo = plain(gender_albedo), plain(e_alb), plain(age_albedo)
     uvs = np.concatenate([g.uvs, g.uvs[anchor]])
     tri_parts, at = [g.triangles], n_grid
-    for name, verts, tris, *_ in parts:
-        regions[name] = np.arange(at, at + len(verts), dtype=np.int32)
-        tri_parts.append(tris + at)
-        at += len(verts)
+    for part in parts:
+        regions[part.name] = np.arange(at, at + len(part.vertices), dtype=np.int32)
+        tri_parts.append(part.triangles + at)
+        at += len(part.vertices)
     triangles = np.concatenate(tri_parts)
 
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
