@@ -10,6 +10,16 @@ and the sha256 of every dataset manifest used.
 
     python scripts/reference_report.py                        # about 10-20 min on 2 cores
     python scripts/reference_report.py --work /tmp/ref --keep # keep the shards and the run
+
+A larger reference network, on a CPU or a GPU, is the same recipe on more people at a larger size:
+``--identities``, ``--size`` and ``--per-identity`` rescale the training design (``mini``'s factors)
+and the three probe designs, which keep its seed so that they show the same people; ``--revcorr``
+sets the reverse-correlation trials per identity and ``--device`` the training device.
+
+    python scripts/reference_report.py --identities 200 --size 112 --per-identity 64 --revcorr 50 \
+        --epochs 3 --out docs/reference-report-200              # the largest CPU reference here, ~25 min
+    python scripts/reference_report.py --identities 2000 --size 224 --per-identity 400 --revcorr 200 \
+        --epochs 8 --device cuda --workers 16 --out docs/reference-report-2000   # paper scale, on a GPU
 """
 from __future__ import annotations
 
@@ -57,6 +67,36 @@ def _versions() -> dict:
     return out
 
 
+def scaled_designs(identities: int | None, size: int | None, per_identity: int | None,
+                   revcorr: int | None) -> dict[str, dict | None]:
+    """The training design ('mini') and the probe designs, as raw configs rescaled to ``identities``,
+    image ``size``, training images ``per_identity`` and ``revcorr`` trials per identity; None for a
+    design left as its preset (every argument None leaves them all)."""
+    import copy
+
+    from facegen.design import PRESETS
+
+    if identities is None and size is None and per_identity is None and revcorr is None:
+        return {name: None for name in ("mini", *PROBES)}
+    out = {}
+    for name in ("mini", *PROBES):
+        raw = copy.deepcopy(PRESETS[name])
+        if identities is not None:
+            raw["identities"]["count"] = identities
+        if size is not None:
+            raw["render"]["image_size"] = size
+        if name == "mini" and per_identity is not None:
+            raw["samples"]["per_identity"] = per_identity
+        if name == "probe-revcorr" and revcorr is not None:
+            raw["samples"]["per_identity"] = revcorr
+        n, px = raw["identities"]["count"], raw["render"]["image_size"]
+        raw["name"] = f"{name}-{n}x{px}"
+        raw["description"] = f"{PRESETS[name]['description']} Rescaled by scripts/reference_report.py to {n} " \
+                             f"identities at {px} px."
+        out[name] = raw
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "reference-report", help="report folder to replace")
@@ -66,7 +106,17 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads for training")
     ap.add_argument("--epochs", type=float, default=4.0, help="training epochs (the README's 4)")
     ap.add_argument("--allow-dirty", action="store_true", help="run on a tree with uncommitted changes (recorded)")
+    ap.add_argument("--identities", type=int, help="identities of the training and probe designs (mini: 24)")
+    ap.add_argument("--size", type=int, help="image size in pixels of every design (mini: 64)")
+    ap.add_argument("--per-identity", type=int, help="training images per identity (mini: 400)")
+    ap.add_argument("--revcorr", type=int, help="reverse-correlation trials per identity (probe-revcorr: 200)")
+    ap.add_argument("--device", default="auto", help="training device: auto, cpu, cuda or cuda:N")
     a = ap.parse_args(argv)
+    for key in ("identities", "size", "per_identity", "revcorr"):
+        v = getattr(a, key)
+        if v is not None and v < (8 if key == "identities" else 1):
+            ap.error(f"--{key.replace('_', '-')} {v}: must be >= {8 if key == 'identities' else 1}"
+                     + (" (one identity per gender x ethnicity cell at least)" if key == "identities" else ""))
 
     dirty = _git("status", "--porcelain", "--untracked-files=no")
     if dirty and not a.allow_dirty:
@@ -85,12 +135,21 @@ def main(argv=None) -> int:
         subprocess.run([sys.executable, "-c", entry, *cmd[1:]], cwd=ROOT, check=True)
         commands.append({"command": " ".join(str(c) for c in cmd), "wall_s": round(time.perf_counter() - t0, 1)})
 
-    step("facegen", "sample", "--out", str(work / "mini"), "--workers", str(a.workers))
+    designs = scaled_designs(a.identities, a.size, a.per_identity, a.revcorr)
+    sources = {}
+    for name, raw in designs.items():
+        if raw is None:
+            sources[name] = ["--preset", name] if name != "mini" else []
+        else:
+            cfg_file = work / f"{name}.yaml"
+            cfg_file.write_text(json.dumps(raw, indent=1) + "\n")   # JSON is YAML
+            sources[name] = ["--config", str(cfg_file)]
+    step("facegen", "sample", *sources["mini"], "--out", str(work / "mini"), "--workers", str(a.workers))
     step("benchmark", "train", "--data", str(work / "mini"), "--out", str(run), "--epochs", f"{a.epochs:g}",
-         "--batch-size", "64", "--lr-max", "0.2", "--threads", str(a.threads), "--quiet")
+         "--batch-size", "64", "--lr-max", "0.2", "--threads", str(a.threads), "--device", a.device, "--quiet")
     step("benchmark", "evaluate", str(run))
     for p in PROBES:
-        step("facegen", "sample", "--preset", p, "--out", str(work / p), "--workers", str(a.workers))
+        step("facegen", "sample", *sources[p], "--out", str(work / p), "--workers", str(a.workers))
     score = work / "score"
     step("benchmark", "score", "--model", str(run), *[x for p in PROBES for x in ("--probe", str(work / p))],
          "--out", str(score), "--no-progress")
@@ -107,6 +166,7 @@ def main(argv=None) -> int:
     for f in sorted(report.glob("heatmap_test_*.png"), key=lambda f: "pitch_x_yaw" not in f.name)[:1]:
         shutil.copyfile(f, a.out / f.name)  # the pose grid when there is one
     prov = {"schema": "facegen.reference-report/1", "commit": _git("rev-parse", "HEAD"), "dirty": bool(dirty),
+            "designs": {k: (v if v is not None else f"preset {k}") for k, v in designs.items()},
             "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": _machine(),
             "software": _versions(), "commands": commands,
             "manifests": {d: sha256_file(work / d / "manifest.json") for d in ("mini", *PROBES)},
