@@ -16,8 +16,8 @@ A larger reference network, on a CPU or a GPU, is the same recipe on more people
 and the three probe designs, which keep its seed so that they show the same people; ``--revcorr``
 sets the reverse-correlation trials per identity and ``--device`` the training device.
 
-    python scripts/reference_report.py --identities 200 --size 112 --per-identity 64 --revcorr 50 \
-        --epochs 3 --out docs/reference-report-200              # the largest CPU reference here, ~25 min
+    python scripts/reference_report.py --identities 200 --size 112 --per-identity 96 --revcorr 50 \
+        --epochs 6 --out docs/reference-report-200              # the largest CPU reference here, ~30 min
     python scripts/reference_report.py --identities 2000 --size 224 --per-identity 400 --revcorr 200 \
         --epochs 8 --device cuda --workers 16 --out docs/reference-report-2000   # paper scale, on a GPU
 """
