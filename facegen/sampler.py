@@ -21,10 +21,11 @@ from .design.plan import ShardSpec
 from .design.probe import probe_condition, probe_delta
 from .model.fused import compose_face, expression_direction
 from .model.lod import at_detail, auto_fraction
+from .render.colour import LUMA
 from .shards.encode import encode_image, encode_npy
 from .shards.jsontext import landmarks_json
 
-__all__ = ["SCHEMA", "LUMA", "backend_info", "Context", "context_for", "detail_fraction", "exposure", "render_samples",
+__all__ = ["SCHEMA", "backend_info", "Context", "context_for", "detail_fraction", "exposure", "render_samples",
            "sample_record"]
 
 SCHEMA = "facegen.sample/1"
@@ -75,8 +76,6 @@ class Context:
         return entry
 
 
-#: Rec. 709 luminance weights of linear RGB
-LUMA = np.array([0.2126, 0.7152, 0.0722])
 
 
 def exposure(ctx: Context, albedo: np.ndarray) -> float:

@@ -277,6 +277,10 @@ TARGETS = (("detection pooled", lambda r: r["detection"]["pooled"], ">=", 0.95),
            ("identities within 0.6", lambda r: r["distances"]["identities_within_threshold"], "<", 0.10))
 
 
+def _meets(v: float, op: str, want: float) -> bool:
+    return {">=": v >= want, "<=": v <= want, "<": v < want}[op]
+
+
 def report(r: dict) -> str:
     lines = [f"model {r['model']}: {r['identities']} identities x {r['per_identity']} probes at {r['image_size']} px, "
              f"exposure {r.get('exposure', 'fixed')} "
@@ -286,7 +290,7 @@ def report(r: dict) -> str:
         if v != v:  # NaN: not applicable (no ethnicity labels without a factor model)
             lines.append(f"  {name:28s}     n/a")
             continue
-        ok = {">=": v >= want, "<=": v <= want, "<": v < want}[op]
+        ok = _meets(v, op, want)
         lines.append(f"  {name:28s} {v:7.3f}   target {op} {want:<5}  {'ok' if ok else 'MISSED'}")
     lines.append(f"  NME jaw                      {r['nme_jaw']:7.3f}")
     d = r["distances"]
@@ -314,7 +318,7 @@ def summarise(results: list[dict]) -> dict:
             continue
         m = float(vals.mean())
         out[name] = {"mean": m, "min": float(vals.min()), "max": float(vals.max()), "n": int(vals.size),
-                     "met": bool({">=": m >= want, "<=": m <= want, "<": m < want}[op])}
+                     "met": bool(_meets(m, op, want))}
     return out
 
 

@@ -13,8 +13,8 @@ from facegen.design import ConfigError, parse_config, plan_shards
 from facegen.model import load_model
 from facegen.model.types import Identity
 from facegen.render import Camera, DirectionalLight, Lighting, render
-from facegen.render.colour import decode_srgb
-from facegen.sampler import LUMA, render_samples
+from facegen.render.colour import LUMA, decode_srgb
+from facegen.sampler import render_samples
 from facegen.shards.encode import decode_image
 
 

@@ -22,13 +22,17 @@ import functools
 
 import numpy as np
 
-__all__ = ["ENCODINGS", "SRGB_LUT", "SRGB_LUT_SIZE", "decode_srgb", "encode_srgb", "linear_background"]
+__all__ = ["LUMA", "ENCODINGS", "SRGB_LUT", "SRGB_LUT_SIZE", "decode_srgb", "encode_srgb", "linear_background"]
 
 #: Output encodings a render accepts; the first is the default.
 ENCODINGS = ("srgb", "linear")
 
 #: Entries of ``SRGB_LUT``: linear [0, 1] is sampled at i / (N - 1).
 SRGB_LUT_SIZE = 4096
+
+
+#: Rec. 709 luminance weights of linear RGB: Y = LUMA . rgb
+LUMA = np.array([0.2126, 0.7152, 0.0722])
 
 
 def encode_srgb(x) -> np.ndarray:
