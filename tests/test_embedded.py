@@ -86,8 +86,10 @@ def test_modes_count_decay_and_bands(m):
         assert sd[0] > 5 * sd[-1]
     bands = np.asarray(m.texture_bands)
     assert set(bands.tolist()) >= {0, 1, 2}
-    means = [m.texture_sd[bands == b].mean() for b in sorted(set(bands.tolist()))]
-    assert means == sorted(means, reverse=True), "coarser bands carry more variance"
+    totals = [float(np.sqrt((m.texture_sd[bands == b] ** 2).sum())) for b in sorted(set(bands.tolist()))]
+    # the coarse band (skin tone, features, hair) carries the most; since model v4 the 4 mm band of
+    # skin detail carries more than the 12 mm band (tests/test_skin_detail.py)
+    assert totals[0] == max(totals) and totals[2] > totals[1], totals
 
 
 def test_shape_basis_is_orthonormal(m):

@@ -36,7 +36,7 @@ from .geometry import build_grid
 
 __all__ = ["embedded_model", "build_model", "clear_cache", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 _log = logging.getLogger(__name__)
 _CACHE: dict[str, FaceModel] = {}
 
