@@ -1,10 +1,16 @@
 """``DIR/croissant.json``: MLCommons Croissant 1.0 metadata for a facegen dataset folder.
 
 Describes the distribution (manifest.json and every tar shard, with size and sha256), the files
-inside the shards (images, JSON records) as FileSets, and three RecordSets: ``splits`` (the split
-names, Croissant's ``cr:Split`` convention), ``images`` (key and image content) and ``samples``
-(one field per record value, by JSON path, joined to ``images`` on the sample key). No dates are
-written, so equal datasets give equal files.
+inside the shards (images, JSON records) as FileSets, and four RecordSets: ``splits`` (the split
+names, Croissant's ``cr:Split`` convention), ``images`` (key and image content), ``samples`` (one
+typed field per record value, by JSON path, joined to ``images`` on the sample key) and
+``sample-records`` (key, identity and sample index from the member's file name, and the whole JSON
+record). All but ``samples`` are read by mlcroissant: it applies ``extract.jsonPath`` only to JSON
+it reads itself (a FileObject, or a FileSet of local files); members of a FileSet inside an archive
+reach a record set only as file name, path and raw bytes, so a jsonPath field there fails
+(mlcroissant 1.1.1, ``operation_graph/graph.py`` adds no Read after Extract >> FilterFiles >>
+Concatenate; upstream mlcommons/croissant#1010). Hence ``sample-records`` gives what mlcroissant can
+read, and ``samples`` says in its description that it cannot. No dates are written, so equal datasets give equal files.
 """
 from __future__ import annotations
 
@@ -83,23 +89,7 @@ def croissant_metadata(manifest: dict, *, manifest_sha256: str | None = None, li
     dist.append({"@type": "cr:FileSet", "@id": "record-files", "name": "record-files", "containedIn": contained,
                  "encodingFormat": "application/json", "includes": f"*_{_DIGITS8}.json"})
 
-    def key_field(rs: str, fileset: str, ext: str) -> dict:
-        return {"@type": "cr:Field", "@id": f"{rs}/key", "name": f"{rs}/key", "dataType": "sc:Text",
-                "description": "Sample key {identity:06d}_{sample:08d} (file name without extension).",
-                "source": {"fileSet": {"@id": fileset}, "extract": {"fileProperty": "filename"},
-                           "transform": {"regex": f"^([^.]+)\\.{ext}$"}}}
-
     split_names = list(dict.fromkeys(s["split"] for s in shards))
-    record_fields = [key_field("samples", "record-files", "json")]
-    for fid, (path, dtype, desc) in RECORD_FIELDS.items():
-        if fid == "exposure" and "exposure" not in cfg["render"]:
-            continue  # a dataset made before render.exposure (facegen < 0.4): its records have no light.exposure
-        f = {"@type": "cr:Field", "@id": f"samples/{fid}", "name": f"samples/{fid}", "description": desc,
-             "dataType": dtype, "source": {"fileSet": {"@id": "record-files"}, "extract": {"jsonPath": path}}}
-        if fid == "split":
-            f["dataType"] = ["sc:Text", "cr:Split"]
-            f["references"] = {"field": {"@id": "splits/name"}}
-        record_fields.append(f)
     doc = {
         "@context": CONTEXT, "@type": "sc:Dataset", "conformsTo": "http://mlcommons.org/croissant/1.0",
         "name": f"facegen-{manifest.get('name', cfg.get('name', 'dataset'))}",
@@ -119,19 +109,89 @@ def croissant_metadata(manifest: dict, *, manifest_sha256: str | None = None, li
              "field": [{"@type": "cr:Field", "@id": "splits/name", "name": "splits/name", "dataType": "sc:Text"}],
              "data": [{"splits/name": s} for s in split_names]},
             {"@type": "cr:RecordSet", "@id": "images", "name": "images", "key": {"@id": "images/key"},
-             "field": [key_field("images", "image-files", fmt),
+             "field": [_key_field("images", "image-files", fmt),
                        {"@type": "cr:Field", "@id": "images/image", "name": "images/image",
                         "dataType": "sc:ImageObject",
                         "source": {"fileSet": {"@id": "image-files"}, "extract": {"fileProperty": "content"}}}]},
-            {"@type": "cr:RecordSet", "@id": "samples", "name": "samples", "key": {"@id": "samples/key"},
-             "description": "One sample record (schema facegen.sample/1) per image; samples/key equals images/key "
-                            "of its image.", "field": record_fields},
+            _records_record_set(),
+            _values_record_set(cfg),
         ],
     }
     if model is not None:
         doc["rai:dataCollection"] = (f"Rendered from face model {model.name} v{model.version} "
                                      f"(sha256 {model.sha256}); provenance: {model.provenance}")
     return doc
+
+
+def _key_field(rs: str, fileset: str, ext: str) -> dict:
+    """``{rs}/key``: the member's file name without its extension, the WebDataset sample key."""
+    return {"@type": "cr:Field", "@id": f"{rs}/key", "name": f"{rs}/key", "dataType": "sc:Text",
+            "description": "Sample key {identity:06d}_{sample:08d} (file name without extension).",
+            "source": {"fileSet": {"@id": fileset}, "extract": {"fileProperty": "filename"},
+                       "transform": {"regex": f"^([^.]+)\\.{ext}$"}}}
+
+
+def _name_field(fid: str, regex: str, desc: str) -> dict:
+    """``sample-records/{fid}``, an integer parsed from the record's file name: mlcroissant cannot look
+    inside a JSON member of a tar, but the key is built from identity and sample (``plan.sample_key``),
+    so these two values are readable from the name alone."""
+    return {"@type": "cr:Field", "@id": f"sample-records/{fid}", "name": f"sample-records/{fid}",
+            "description": desc, "dataType": "sc:Integer",
+            "source": {"fileSet": {"@id": "record-files"}, "extract": {"fileProperty": "filename"},
+                       "transform": {"regex": regex}}}
+
+
+def _records_record_set() -> dict:
+    """``sample-records``: what mlcroissant can read of a sample record (see the module docstring): the
+    key, identity and sample from the file name, and the record itself as raw JSON bytes."""
+    return {
+        "@type": "cr:RecordSet", "@id": "sample-records", "name": "sample-records",
+        "key": {"@id": "sample-records/key"},
+        "description": "One sample record (schema facegen.sample/1) per image, as mlcroissant can read it; "
+                       "sample-records/key equals images/key of its image. sample-records/record is the whole "
+                       "record, JSON bytes (parse with json.loads): every value (split, factors, pose, light, "
+                       "landmarks, coefficients). The record set samples gives the values as typed fields.",
+        "field": [
+            _key_field("sample-records", "record-files", "json"),
+            _name_field("identity", "^([0-9]+)_[0-9]{8}\\.json$",
+                        "Identity index (the class label for identity recognition), from the sample key; equals "
+                        "the record's identity."),
+            _name_field("sample", "^[0-9]+_([0-9]{8})\\.json$",
+                        "Sample index within the identity, from the sample key; equals the record's sample."),
+            {"@type": "cr:Field", "@id": "sample-records/record", "name": "sample-records/record",
+             "dataType": "sc:Text",
+             "description": "The sample's JSON record (the shard member {key}.json), as bytes.",
+             "source": {"fileSet": {"@id": "record-files"}, "extract": {"fileProperty": "content"}}},
+        ],
+    }
+
+
+def _values_record_set(cfg: dict) -> dict:
+    """``samples``: one typed field per JSON path of the record. Valid Croissant, and the record's
+    schema in machine-readable form, but mlcroissant raises on it (module docstring); its description
+    says so, rather than leaving a reader to find out."""
+    fields = [_key_field("samples", "record-files", "json")]
+    for fid, (path, dtype, desc) in RECORD_FIELDS.items():
+        if fid == "exposure" and "exposure" not in cfg["render"]:
+            continue  # a dataset made before render.exposure (facegen < 0.4): its records have no light.exposure
+        f = {"@type": "cr:Field", "@id": f"samples/{fid}", "name": f"samples/{fid}",
+             "description": desc, "dataType": dtype,
+             "source": {"fileSet": {"@id": "record-files"}, "extract": {"jsonPath": path}}}
+        if fid == "split":
+            f["dataType"] = ["sc:Text", "cr:Split"]
+            f["references"] = {"field": {"@id": "splits/name"}}
+        fields.append(f)
+    return {
+        "@type": "cr:RecordSet", "@id": "samples", "name": "samples",
+        "key": {"@id": "samples/key"},
+        "description": "One sample record (schema facegen.sample/1) per image, its values as typed fields by "
+                       "JSON path into the shard member {key}.json; samples/key equals images/key of its image. "
+                       "Not readable with mlcroissant (1.1.1): "
+                       "it evaluates extract.jsonPath only on JSON files it reads itself, not on members of a "
+                       "FileSet inside a tar archive, and raises. Read sample-records/record and parse it as "
+                       "JSON, or read the shards with any WebDataset reader.",
+        "field": fields,
+    }
 
 
 def write_croissant(directory: str | Path, manifest: dict, **kw) -> Path:
