@@ -26,6 +26,8 @@ Figures (printed, and written as JSON with ``--json``):
   other identity's; the fraction of identities within 0.6 of another (dlib: same person);
 * sensitivity: embedding distance from the mean face when one thing changes (light, pose, gender,
   ethnicity, a random identity from the shape or texture modes), see ``sensitivity``;
+* regions (``--regions``): the share of the embedding distance between two people that one face
+  part of the one carries, see ``region_shares``;
 * labels: gender, ethnicity and age read from the gallery+probe embeddings by a linear model
   (logistic regression / ridge), cross-validated by identity (GroupKFold, 5 folds): accuracy and
   chance, and age R^2.
@@ -37,6 +39,7 @@ Targets of issue 15: detection >= 95% pooled and >= 90% in every ethnicity, NME 
     python scripts/judge_faces.py                                # embedded model, 100 x 8
     python scripts/judge_faces.py --identities 40 --per-identity 4 --size 160   # quicker
     python scripts/judge_faces.py --seed 15 16 17      # three populations: each, then mean [min, max]
+    python scripts/judge_faces.py --identities 40 --per-identity 4 --regions   # which parts carry identity
     python scripts/judge_faces.py --model path/to/ict-facekit --json judge.json --sheet sheet.png
 """
 from __future__ import annotations
@@ -225,6 +228,33 @@ def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: st
     }
 
 
+def _embedder(m, nets, size: int):
+    """embed(v, a, az=0, el=0, yaw=0): the embedding of mesh vertices ``v`` with albedo ``a`` of model
+    ``m``, rendered at ``size`` px before a grey background with one light (azimuth, elevation deg)
+    and ambient 0.3, the camera framing the model's mean shape, turned by ``yaw`` deg."""
+    from facegen.render import Camera, DirectionalLight, Lighting
+    from facegen.render.api import render as render_mesh
+
+    lo, hi = m.mean_shape.min(0), m.mean_shape.max(0)
+
+    def embed(v, a, az=0.0, el=0.0, yaw=0.0):
+        out = render_mesh(np.asarray(v, np.float32), m.triangles, np.clip(a, 0, 1).astype(np.float32),
+                          camera=Camera(center=tuple((lo + hi) / 2), yaw=yaw), size=size, background=(0.5, 0.5, 0.5),
+                          lighting=Lighting(lights=(DirectionalLight(azimuth=az, elevation=el),), ambient=0.3))
+        return look(nets, out.image)[2]
+    return embed
+
+
+def _reference_face(m, sc=None, tc=None, gender="female", ethnicity="european"):
+    """(vertices, albedo) of identity coefficients ``sc``, ``tc`` (None: the mean), with the factor
+    offsets of ``gender`` and ``ethnicity`` at the reference age when the model has factors."""
+    v, a = m.shape(sc), m.albedo(tc)
+    if m.factors is not None:
+        fs, fa = m.factors.offsets(gender, ethnicity, m.factors.age_reference)
+        v, a = v + fs, a + fa
+    return v, a
+
+
 def sensitivity(model: str, size: int, nets, n_random: int = 8, seed: int = 0) -> dict:
     """Embedding distance from the model's mean face (neutral, frontal, frontal light; female
     european at the reference age when the model has factors) to the same face with one thing
@@ -233,25 +263,16 @@ def sensitivity(model: str, size: int, nets, n_random: int = 8, seed: int = 0) -
     over ``n_random`` draws). Identity has to move the embedding further than light and pose do,
     and about 0.6 (dlib's same-person threshold) to make another person."""
     from facegen.model import load_model
-    from facegen.render import Camera, DirectionalLight, Lighting
-    from facegen.render.api import render as render_mesh
 
     m = load_model(model)
     f = m.factors
-    lo, hi = m.mean_shape.min(0), m.mean_shape.max(0)
+    embed = _embedder(m, nets, size)
 
-    def embed(sc=None, tc=None, gender="female", ethnicity="european", az=0.0, el=0.0, yaw=0.0):
-        v, a = m.shape(sc), m.albedo(tc)
-        if f is not None:
-            fs, fa = f.offsets(gender, ethnicity, f.age_reference)
-            v, a = v + fs, a + fa
-        out = render_mesh(np.asarray(v, np.float32), m.triangles, np.clip(a, 0, 1).astype(np.float32),
-                          camera=Camera(center=tuple((lo + hi) / 2), yaw=yaw), size=size, background=(0.5, 0.5, 0.5),
-                          lighting=Lighting(lights=(DirectionalLight(azimuth=az, elevation=el),), ambient=0.3))
-        return look(nets, out.image)[2]
+    def face(sc=None, tc=None, gender="female", ethnicity="european", **light):
+        return embed(*_reference_face(m, sc, tc, gender, ethnicity), **light)
 
-    e0 = embed()
-    dist = lambda **kw: float(np.linalg.norm(embed(**kw) - e0))  # noqa: E731
+    e0 = face()
+    dist = lambda **kw: float(np.linalg.norm(face(**kw) - e0))  # noqa: E731
     out = {"light elevation 30": dist(el=30.0), "light azimuth 30": dist(az=30.0), "yaw 15": dist(yaw=15.0)}
     if f is not None:
         out["gender (male)"] = dist(gender="male")
@@ -266,6 +287,52 @@ def sensitivity(model: str, size: int, nets, n_random: int = 8, seed: int = 0) -
         out["random identity"] = float(np.mean([dist(sc=rng.standard_normal(ks), tc=rng.standard_normal(kt))
                                                 for _ in range(n_random)]))
     return out
+
+
+#: face parts for ``region_shares``: a name -> the model regions it joins
+REGION_GROUPS = {"eyes and brows": ("eyes", "brows", "catchlights"), "nose": ("nose",), "mouth": ("mouth", "teeth"),
+                 "chin, jaw and cheeks": ("chin", "jaw", "cheeks"), "forehead": ("forehead",), "scalp": ("scalp",),
+                 "ears and neck": ("ears", "neck")}
+
+
+def region_shares(model: str, size: int, nets, pairs: int = 8, seed: int = 3, radius: float = 6.0) -> dict:
+    """Where the face network finds identity. For ``pairs`` pairs of random identities A, B (female
+    european at the reference age when the model has factors; frontal, frontal light):
+
+        share(R) = ||e(A with R from B) - e(A)|| / ||e(B) - e(A)||
+
+    where "A with R from B" takes B's shape and albedo on the vertices of face part R, blended
+    linearly to A's over ``radius`` mm around it, and e is the embedding. Also B's shape alone (with
+    A's albedo) and B's albedo alone. Means over pairs; a share near 1 means that part alone makes
+    the other person. Parts are ``REGION_GROUPS`` of the model's regions (those it has)."""
+    from scipy.spatial import cKDTree
+
+    from facegen.model import load_model
+
+    m = load_model(model)
+    embed = _embedder(m, nets, size)
+    v0 = np.asarray(m.mean_shape, np.float64)
+    weights = {}
+    for name, parts in REGION_GROUPS.items():
+        idx = [np.asarray(m.regions[p]) for p in parts if p in m.regions]
+        if idx:
+            d, _ = cKDTree(v0[np.concatenate(idx)]).query(v0)
+            weights[name] = np.clip(1.0 - d / radius, 0.0, 1.0)[:, None]
+    rng = np.random.default_rng(seed)
+    shares = {k: [] for k in list(weights) + ["shape only", "albedo only"]}
+    dists = []
+    for _ in range(pairs):
+        (va, aa), (vb, ab) = (_reference_face(m, rng.standard_normal(m.n_shape),
+                                              rng.standard_normal(m.n_texture) if m.n_texture else None)
+                              for _ in range(2))
+        ea = embed(va, aa)
+        d = float(np.linalg.norm(embed(vb, ab) - ea))
+        dists.append(d)
+        for name, w in weights.items():
+            shares[name].append(np.linalg.norm(embed(va + w * (vb - va), aa + w * (ab - aa)) - ea) / d)
+        shares["shape only"].append(np.linalg.norm(embed(vb, aa) - ea) / d)
+        shares["albedo only"].append(np.linalg.norm(embed(va, ab) - ea) / d)
+    return {"pair_distance": float(np.mean(dists)), "shares": {k: float(np.mean(v)) for k, v in shares.items()}}
 
 
 TARGETS = (("detection pooled", lambda r: r["detection"]["pooled"], ">=", 0.95),
@@ -304,6 +371,9 @@ def report(r: dict) -> str:
     if "sensitivity" in r:
         lines.append("  embedding distance from the mean face: "
                      + ", ".join(f"{k} {v:.2f}" for k, v in r["sensitivity"].items()))
+    if "regions" in r:
+        lines.append(f"  share of the distance between two people ({r['regions']['pair_distance']:.2f}) that one part "
+                     "makes: " + ", ".join(f"{k} {v:.2f}" for k, v in r["regions"]["shares"].items()))
     return "\n".join(lines)
 
 
@@ -358,6 +428,9 @@ def main(argv=None) -> int:
     ap.add_argument("--exposure", choices=("face", "fixed"), default="face",
                     help="render.exposure of the designs: 'face' exposes each image for its face, as a "
                          "photograph is (default); 'fixed' renders every face under the same light")
+    ap.add_argument("--regions", action="store_true",
+                    help="also measure which face parts carry identity for the network (region_shares: "
+                         "one part of person B put on person A, against all of B; 8 pairs)")
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--sheet", type=Path, help="write a contact sheet (12 gallery + 12 probe images) here")
     a = ap.parse_args(argv)
@@ -367,10 +440,13 @@ def main(argv=None) -> int:
     results = []
     for k, model in enumerate(a.model or ["embedded"]):
         sens = sensitivity(model, a.size, nets)
+        regions = region_shares(model, a.size, nets) if a.regions else None
         per_seed = []
         for j, seed in enumerate(a.seed):
             r = judge(model, a.identities, a.per_identity, a.size, seed, nets, a.exposure)
             r["sensitivity"] = sens
+            if regions is not None:
+                r["regions"] = regions
             images = r.pop("_images")
             if a.sheet and j == 0:
                 sheet = a.sheet if k == 0 else a.sheet.with_name(f"{a.sheet.stem}-{k}{a.sheet.suffix}")

@@ -72,3 +72,22 @@ def test_summary_over_seeds_gives_mean_range_and_whether_the_mean_meets_the_targ
     assert "detection worst ethnicity" not in judge.summarise([r, r])
     text = judge.summary_report("m", [15, 16], s)
     assert "rank-1" in text and "[0.950, 0.990]" in text and "MISSED" in text
+
+
+def test_region_shares_swap_one_part_and_keep_the_rest(embedded, monkeypatch):
+    """With an 'embedding' that sees only the nose's vertices and albedo, the nose carries all of the
+    distance between two people and the scalp none; shape alone and albedo alone split it."""
+    import numpy as np
+
+    nose = np.asarray(embedded.regions["nose"])
+
+    def embedder(m, nets, size):
+        return lambda v, a, **light: np.concatenate([np.asarray(v)[nose].ravel(), 100 * np.asarray(a)[nose].ravel()])
+
+    monkeypatch.setattr(judge, "_embedder", embedder)
+    r = judge.region_shares("embedded", 64, nets=None, pairs=2)
+    s = r["shares"]
+    assert r["pair_distance"] > 0
+    assert s["nose"] == pytest.approx(1.0, abs=1e-6)
+    assert s["scalp"] < 0.05 and s["ears and neck"] < 0.05
+    assert 0.05 < s["shape only"] < 1.0 and 0.05 < s["albedo only"] < 1.0

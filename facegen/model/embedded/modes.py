@@ -1,11 +1,12 @@
 """Identity modes of the embedded model: shape (feature-targeted + smooth random) and banded texture.
 
-Shape. Each latent is a displacement field (V, 3) mm for one s.d.: 34 anatomically targeted fields
+Shape. Each latent is a displacement field (V, 3) mm for one s.d.: 44 anatomically targeted fields
 (face width and height, nose width/length/protrusion, eye spacing/height/depth, mouth width/height,
 lip fullness, jaw width, chin, brow ridge, cheekbones, forehead slope, head length ...; fields
 that move the painted features: brow height, slant, thickness, gap and arch, eye opening, fissure
 length and canthal tilt, lip thickness and vermilion height, the mouth corners; the nose tip,
-chin width and upper-lid fold) and 30
+alae, tip and bridge widths, philtrum, lip protrusion, chin width, hollow cheeks, jaw angle, eye
+prominence and upper-lid fold), 6 antisymmetric fields of facial asymmetry, and 30
 smooth random fields at correlation lengths of 40, 25 and 15 mm (mostly left-right symmetric).
 The five fields that drive the anthropometric measures (``TARGETED``) get their s.d. solved so that
 each measure's identity s.d. is ``ID_SD_FRACTION`` of the published norm s.d. (see
@@ -18,8 +19,9 @@ melanin, haemoglobin and luminance axes of skin. The finest band is skin detail 
 pigmentation and redness at the scale of the mesh, about 2 mm between vertices). With the 12 mm
 band it gives skin a luminance contrast of about 4%, a third of the 2-8 mm contrast of a real
 photographed skin texture, which also carries the shading of pores and wrinkles
-(``tests/test_skin_detail.py`` measures both). Feature fields (overall tone, brow density, lip
-redness and darkness, iris lightness and brown-blue, cheek flush, stubble; and the scalp hair of
+(``tests/test_skin_detail.py`` measures both); pigment spots (``pigment_spots``) join it. Feature
+fields (overall tone, brow density, lip redness and darkness, iris lightness and brown-blue, cheek
+flush, stubble, lash density, nostril shadow, sclera tint, the lip line; and the scalp hair of
 ``albedo.hair_fields``) join band 0. PCA runs within each band; modes are then ordered
 by s.d. and ``texture_bands`` records each mode's band.
 """
@@ -34,7 +36,8 @@ from .fields import pca_modes, rng_for, smooth_field
 from .geometry import EYE_Y, MOUTH_Y, Grid, gauss2
 
 __all__ = ["feature_fields", "calibration_fields", "random_shape_fields", "texture_fields", "mirror_index",
-           "TARGETED", "CALIBRATION", "ID_SD_FRACTION", "BANDS", "linear_sensitivity"]
+           "pigment_spots", "TARGETED", "CALIBRATION", "ID_SD_FRACTION", "BANDS", "ASYMMETRY", "SPOTS",
+           "linear_sensitivity"]
 
 #: measure -> the feature field that controls it
 TARGETED = {"zy-zy": "face_width", "al-al": "nose_width", "en-en": "eye_spacing", "ch-ch": "mouth_width",
@@ -123,6 +126,18 @@ def feature_fields(g: Grid, v: np.ndarray) -> dict[str, np.ndarray]:
         "chin_width": f(dx=x * 0.08 * gauss2(x, y, 0.0, -80.0, 18.0, 10.0) * fr),
         "mouth_corners": f(dy=1.0 * gauss2(ax, y, CH_X, MOUTH_Y, 6.0, 5.0) * fr),
         "lid_fold": f(dz=-1.0 * gauss2(ax, y, EYE_X, EYE_Y + 7.0, 10.0, 3.0) * fr),
+        # and the brow's length, the nose's alae, tip and bridge widths, the philtrum's depth, each
+        # lip's protrusion, hollow cheeks, the jaw angle's flare and the eyes' prominence
+        "brow_length": f(dx=sx * 1.5 * gauss2(ax, y, 52.0, EYE_Y + 12.0, 6.0, 5.0) * fr),
+        "alar_flare": f(dx=sx * 1.0 * gauss2(ax, y, 16.0, -16.0, 4.0, 4.0) * fr),
+        "nose_tip_width": f(dx=x * 0.1 * gauss2(x, y, 0.0, -10.0, 8.0, 6.0) * fr),
+        "bridge_width": f(dx=x * 0.08 * gauss2(x, y, 0.0, 18.0, 8.0, 10.0) * fr),
+        "philtrum_depth": f(dz=-0.8 * gauss2(x, y, 0.0, MOUTH_Y + 12.0, 3.0, 5.0) * fr),
+        "upper_lip_protrusion": f(dz=1.0 * gauss2(x, y, 0.0, MOUTH_Y + 5.0, 16.0, 4.0) * fr),
+        "lower_lip_protrusion": f(dz=1.0 * gauss2(x, y, 0.0, MOUTH_Y - 6.0, 16.0, 4.0) * fr),
+        "cheek_hollow": f(dz=-1.5 * gauss2(ax, y, 45.0, -20.0, 10.0, 10.0) * fr),
+        "jaw_angle": f(dx=sx * 2.0 * gauss2(ax, y, 55.0, -60.0, 12.0, 12.0)),
+        "eye_prominence": f(dz=1.0 * gauss2(ax, y, EYE_X, EYE_Y, 10.0, 6.0) * fr),
     }
 
 
@@ -150,8 +165,14 @@ def calibration_fields(g: Grid, v: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+#: left-right asymmetry of the face: this many mirror-antisymmetric random fields at 25 mm, about
+#: 0.7 mm RMS over the face together (faces are a little asymmetric, and people differ in how)
+ASYMMETRY = (6, 25.0, 1.0)
+
+
 def random_shape_fields(g: Grid, weight: np.ndarray) -> list[np.ndarray]:
-    """30 smooth random displacement fields (V, 3) mm at 40/25/15 mm, mostly mirror-symmetric."""
+    """30 smooth random displacement fields (V, 3) mm at 40/25/15 mm, mostly mirror-symmetric, and the
+    ``ASYMMETRY`` fields (antisymmetric, on the front of the face)."""
     mi = mirror_index(g)
     y = g.vertices[:, 1]
     crown = _smoothstep((112.0 - y) / 25.0) * _smoothstep((y + 145.0) / 20.0)   # the poles stay closed
@@ -162,6 +183,11 @@ def random_shape_fields(g: Grid, weight: np.ndarray) -> list[np.ndarray]:
             mirrored = f[mi] * np.array([-1.0, 1.0, 1.0])
             sym, anti = 0.5 * (f + mirrored), 0.5 * (f - mirrored)
             out.append(amp * (sym + 0.25 * anti) * (weight * crown)[:, None] / max(weight.max(), 1e-12))
+    n, L, amp = ASYMMETRY
+    for k in range(n):
+        f = smooth_field(g.surf, L, rng_for(5000, k), weight, channels=3)
+        anti = 0.5 * (f - f[mi] * np.array([-1.0, 1.0, 1.0]))
+        out.append((amp / np.sqrt(n)) * anti * (weight * g.front)[:, None])
     return out
 
 
@@ -213,8 +239,34 @@ def texture_fields(g: Grid, weight: np.ndarray, masks: dict[str, np.ndarray],
         iris[:, None] * np.array([0.004, 0.009, 0.015]),                              # iris: brown-blue
         0.08 * (masks["cheek"][:, None] * mean_alb) * np.array([0.3, -0.6, -0.4]),    # cheek flush
         0.07 * (beard[:, None] * mean_alb) * np.array([-1.0, -0.95, -0.85]),          # stubble shadow
+        0.35 * (np.clip(masks["lash"], 0.0, 1.0)[:, None] * mean_alb) * -1.0,          # lash density
+        0.30 * (np.clip(masks["nostril"], 0.0, 1.0)[:, None] * mean_alb) * -1.0,       # nostril shadow
+        0.12 * ((masks["eye"] - masks["iris"])[:, None] * mean_alb) * np.array([0.3, -0.5, -0.5]),  # sclera tint
+        0.30 * (np.clip(4.0 * lips * (1.0 - lips), 0.0, 1.0)[:, None] * mean_alb) * -1.0,  # lip line
     ]
+    bands[2] += pigment_spots(g, base)
     return bands
+
+
+#: pigment spots (freckles, naevi): fields of this many spots of this s.d. (mm) and relative darkening
+SPOTS = (4, 60, 1.2, 0.08)
+
+
+def pigment_spots(g: Grid, base: np.ndarray) -> list[np.ndarray]:
+    """Skin-detail fields (V, 3), one s.d. each: per field ``SPOTS[1]`` small dark spots at random places
+    on the front of the face; a person has each spot darker or lighter by their coefficient, so faces
+    differ in where their freckles and moles are, as people do."""
+    n, count, sigma, depth = SPOTS
+    v = g.vertices
+    where = np.flatnonzero(g.front > 0.6)
+    out = []
+    for k in range(n):
+        centres = rng_for(6000, k).choice(where, count, replace=False)
+        spot = np.zeros(v.shape[0])
+        for c in np.sort(centres):
+            spot += np.exp(-0.5 * ((v - v[c]) ** 2).sum(1) / sigma ** 2)
+        out.append(depth * np.clip(spot, 0.0, 1.0)[:, None] * base * np.array([-0.8, -1.0, -1.1]))
+    return out
 
 
 def pca_texture(bands: list[list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
