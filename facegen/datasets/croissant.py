@@ -141,17 +141,22 @@ def _name_field(fid: str, regex: str, desc: str) -> dict:
                        "transform": {"regex": regex}}}
 
 
+def _record_set(rid: str, description: str, fields: list[dict]) -> dict:
+    """A RecordSet ``rid`` keyed by its ``{rid}/key`` field."""
+    return {"@type": "cr:RecordSet", "@id": rid, "name": rid, "key": {"@id": f"{rid}/key"},
+            "description": description, "field": fields}
+
+
 def _records_record_set() -> dict:
     """``sample-records``: what mlcroissant can read of a sample record (see the module docstring): the
     key, identity and sample from the file name, and the record itself as raw JSON bytes."""
-    return {
-        "@type": "cr:RecordSet", "@id": "sample-records", "name": "sample-records",
-        "key": {"@id": "sample-records/key"},
-        "description": "One sample record (schema facegen.sample/1) per image, as mlcroissant can read it; "
-                       "sample-records/key equals images/key of its image. sample-records/record is the whole "
-                       "record, JSON bytes (parse with json.loads): every value (split, factors, pose, light, "
-                       "landmarks, coefficients). The record set samples gives the values as typed fields.",
-        "field": [
+    return _record_set(
+        "sample-records",
+        "One sample record (schema facegen.sample/1) per image, as mlcroissant can read it; sample-records/key "
+        "equals images/key of its image. sample-records/record is the whole record, JSON bytes (parse with "
+        "json.loads): every value (split, factors, pose, light, landmarks, coefficients). The record set "
+        "samples gives the values as typed fields.",
+        [
             _key_field("sample-records", "record-files", "json"),
             _name_field("identity", "^([0-9]+)_[0-9]{8}\\.json$",
                         "Identity index (the class label for identity recognition), from the sample key; equals "
@@ -162,8 +167,7 @@ def _records_record_set() -> dict:
              "dataType": "sc:Text",
              "description": "The sample's JSON record (the shard member {key}.json), as bytes.",
              "source": {"fileSet": {"@id": "record-files"}, "extract": {"fileProperty": "content"}}},
-        ],
-    }
+        ])
 
 
 def _values_record_set(cfg: dict) -> dict:
@@ -181,17 +185,14 @@ def _values_record_set(cfg: dict) -> dict:
             f["dataType"] = ["sc:Text", "cr:Split"]
             f["references"] = {"field": {"@id": "splits/name"}}
         fields.append(f)
-    return {
-        "@type": "cr:RecordSet", "@id": "samples", "name": "samples",
-        "key": {"@id": "samples/key"},
-        "description": "One sample record (schema facegen.sample/1) per image, its values as typed fields by "
-                       "JSON path into the shard member {key}.json; samples/key equals images/key of its image. "
-                       "Not readable with mlcroissant (1.1.1): "
-                       "it evaluates extract.jsonPath only on JSON files it reads itself, not on members of a "
-                       "FileSet inside a tar archive, and raises. Read sample-records/record and parse it as "
-                       "JSON, or read the shards with any WebDataset reader.",
-        "field": fields,
-    }
+    return _record_set(
+        "samples",
+        "One sample record (schema facegen.sample/1) per image, its values as typed fields by JSON path into "
+        "the shard member {key}.json; samples/key equals images/key of its image. Not readable with "
+        "mlcroissant (1.1.1): it evaluates extract.jsonPath only on JSON files it reads itself, not on "
+        "members of a FileSet inside a tar archive, and raises. Read sample-records/record and parse it as "
+        "JSON, or read the shards with any WebDataset reader.",
+        fields)
 
 
 def write_croissant(directory: str | Path, manifest: dict, **kw) -> Path:
