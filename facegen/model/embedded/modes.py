@@ -16,12 +16,14 @@ principal modes with decreasing s.d., as GMF's identity PCA is.
 Texture. Smooth random colour fields in three spatial-frequency bands (GMF uses five), band k with
 correlation length ``BANDS[k]`` mm and a per-band s.d.; each field's colour direction mixes the
 melanin, haemoglobin and luminance axes of skin. The finest band is skin detail (uneven
-pigmentation and redness at the scale of the mesh, about 2 mm between vertices). With the 12 mm
-band it gives skin a luminance contrast of about 4%, a third of the 2-8 mm contrast of a real
-photographed skin texture, which also carries the shading of pores and wrinkles
-(``tests/test_skin_detail.py`` measures both); pigment spots (``pigment_spots``) join it. Feature
+pigmentation at the scale of the mesh, about 2 mm between vertices), mostly in luminance
+(``FINE_COLOUR``). With the 12 mm band it gives skin a luminance contrast of about 3%, between a
+quarter and a third of the 2-8 mm contrast of a real photographed skin texture, which also carries
+the shading of pores and wrinkles (``tests/test_skin_detail.py`` measures both). The fields are
+additive and sized to the mean albedo, so dark skin varies by more, relatively; a stronger band
+(0.05) streaked it orange and grey-blue. Feature
 fields (overall tone, brow density, lip redness and darkness, iris lightness and brown-blue, cheek
-flush, stubble, lash density, nostril shadow, sclera tint, the lip line; and the scalp hair of
+flush, stubble, lash density, nostril shadow, sclera tint; and the scalp hair of
 ``albedo.hair_fields``) join band 0. PCA runs within each band; modes are then ordered
 by s.d. and ``texture_bands`` records each mode's band.
 """
@@ -36,7 +38,7 @@ from .fields import pca_modes, rng_for, smooth_field
 from .geometry import EYE_Y, MOUTH_Y, Grid, gauss2
 
 __all__ = ["feature_fields", "calibration_fields", "random_shape_fields", "texture_fields", "mirror_index",
-           "pigment_spots", "TARGETED", "CALIBRATION", "ID_SD_FRACTION", "BANDS", "ASYMMETRY", "SPOTS",
+           "TARGETED", "CALIBRATION", "ID_SD_FRACTION", "BANDS", "FINE_COLOUR", "ASYMMETRY",
            "linear_sensitivity"]
 
 #: measure -> the feature field that controls it
@@ -52,10 +54,13 @@ CALIBRATION = {**{m: f for m, f in TARGETED.items()}, "n-sn": "nose_length", "sn
 #: sex-averaged value puts the model's within-sex s.d. at 0.78-1.03 of each published one
 ID_SD_FRACTION = 0.9
 #: texture bands: (correlation length mm, number of random fields, total relative s.d. of the band);
-#: the 4 mm band is skin detail. At 0.02 (model v3) the fine bands had about a quarter of a real
-#: skin texture's contrast; 0.05 gives a third and lifted dlib's rank-1 over three populations
-#: (docs/judge-faces.md)
-BANDS = ((40.0, 18, 0.07), (12.0, 14, 0.035), (4.0, 12, 0.05))
+#: the 4 mm band is skin detail: 0.02 at model v3, 0.03 since v4 (0.05 lifted dlib's rank-1 more but
+#: streaked dark skin; docs/judge-faces.md)
+BANDS = ((40.0, 18, 0.07), (12.0, 14, 0.035), (4.0, 12, 0.03))
+#: s.d. of the melanin, haemoglobin and luminance weights of the finest band's fields: mostly
+#: luminance, since the fields are sized to the mean albedo and so vary dark skin by more, relatively,
+#: and melanin-led fields of that size made orange and grey-blue streaks on it
+FINE_COLOUR = np.array([0.3, 0.3, 1.0])
 
 
 def mirror_index(g: Grid) -> np.ndarray:
@@ -221,7 +226,7 @@ def texture_fields(g: Grid, weight: np.ndarray, masks: dict[str, np.ndarray],
         fields = []
         for k in range(n):
             rng = rng_for(100 + b, k)
-            w3 = rng.standard_normal(3) * np.array([1.0, 0.3, 0.6])
+            w3 = rng.standard_normal(3) * (FINE_COLOUR if b == len(BANDS) - 1 else np.array([1.0, 0.3, 0.6]))
             col = w3[0] * _MELANIN + w3[1] * _HAEMO + w3[2] * _LUMA
             col = col / np.sqrt((col ** 2).mean())
             f = smooth_field(g.surf, L, rng, weight)[:, 0]
@@ -242,31 +247,8 @@ def texture_fields(g: Grid, weight: np.ndarray, masks: dict[str, np.ndarray],
         0.35 * (np.clip(masks["lash"], 0.0, 1.0)[:, None] * mean_alb) * -1.0,          # lash density
         0.30 * (np.clip(masks["nostril"], 0.0, 1.0)[:, None] * mean_alb) * -1.0,       # nostril shadow
         0.12 * ((masks["eye"] - masks["iris"])[:, None] * mean_alb) * np.array([0.3, -0.5, -0.5]),  # sclera tint
-        0.30 * (np.clip(4.0 * lips * (1.0 - lips), 0.0, 1.0)[:, None] * mean_alb) * -1.0,  # lip line
     ]
-    bands[2] += pigment_spots(g, base)
     return bands
-
-
-#: pigment spots (freckles, naevi): fields of this many spots of this s.d. (mm) and relative darkening
-SPOTS = (4, 60, 1.2, 0.08)
-
-
-def pigment_spots(g: Grid, base: np.ndarray) -> list[np.ndarray]:
-    """Skin-detail fields (V, 3), one s.d. each: per field ``SPOTS[1]`` small dark spots at random places
-    on the front of the face; a person has each spot darker or lighter by their coefficient, so faces
-    differ in where their freckles and moles are, as people do."""
-    n, count, sigma, depth = SPOTS
-    v = g.vertices
-    where = np.flatnonzero(g.front > 0.6)
-    out = []
-    for k in range(n):
-        centres = rng_for(6000, k).choice(where, count, replace=False)
-        spot = np.zeros(v.shape[0])
-        for c in np.sort(centres):
-            spot += np.exp(-0.5 * ((v - v[c]) ** 2).sum(1) / sigma ** 2)
-        out.append(depth * np.clip(spot, 0.0, 1.0)[:, None] * base * np.array([-0.8, -1.0, -1.1]))
-    return out
 
 
 def pca_texture(bands: list[list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
