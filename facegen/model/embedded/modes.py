@@ -61,6 +61,10 @@ BANDS = ((40.0, 18, 0.07), (12.0, 14, 0.035), (4.0, 12, 0.03))
 #: luminance, since the fields are sized to the mean albedo and so vary dark skin by more, relatively,
 #: and melanin-led fields of that size made orange and grey-blue streaks on it
 FINE_COLOUR = np.array([0.3, 0.3, 1.0])
+#: the same for the coarser bands: mostly melanin, as skin tone varies
+COLOUR = np.array([1.0, 0.3, 0.6])
+#: a displacement field's mirror image across x = 0 flips its x component
+_FLIP_X = np.array([-1.0, 1.0, 1.0])
 
 
 def mirror_index(g: Grid) -> np.ndarray:
@@ -185,13 +189,13 @@ def random_shape_fields(g: Grid, weight: np.ndarray) -> list[np.ndarray]:
     for L, n, amp in ((40.0, 12, 2.2), (25.0, 10, 1.2), (15.0, 8, 0.6)):
         for k in range(n):
             f = smooth_field(g.surf, L, rng_for(int(L), k), weight, channels=3)
-            mirrored = f[mi] * np.array([-1.0, 1.0, 1.0])
+            mirrored = f[mi] * _FLIP_X
             sym, anti = 0.5 * (f + mirrored), 0.5 * (f - mirrored)
             out.append(amp * (sym + 0.25 * anti) * (weight * crown)[:, None] / max(weight.max(), 1e-12))
     n, L, amp = ASYMMETRY
     for k in range(n):
         f = smooth_field(g.surf, L, rng_for(5000, k), weight, channels=3)
-        anti = 0.5 * (f - f[mi] * np.array([-1.0, 1.0, 1.0]))
+        anti = 0.5 * (f - f[mi] * _FLIP_X)
         out.append((amp / np.sqrt(n)) * anti * (weight * g.front)[:, None])
     return out
 
@@ -226,7 +230,7 @@ def texture_fields(g: Grid, weight: np.ndarray, masks: dict[str, np.ndarray],
         fields = []
         for k in range(n):
             rng = rng_for(100 + b, k)
-            w3 = rng.standard_normal(3) * (FINE_COLOUR if b == len(BANDS) - 1 else np.array([1.0, 0.3, 0.6]))
+            w3 = rng.standard_normal(3) * (FINE_COLOUR if b == len(BANDS) - 1 else COLOUR)
             col = w3[0] * _MELANIN + w3[1] * _HAEMO + w3[2] * _LUMA
             col = col / np.sqrt((col ** 2).mean())
             f = smooth_field(g.surf, L, rng, weight)[:, 0]
