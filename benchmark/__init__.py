@@ -1,3 +1,3 @@
 """benchmark: how vision models use face shape versus face texture, measured with information theory."""
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 __all__ = ["__version__"]

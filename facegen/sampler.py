@@ -202,7 +202,8 @@ def _face(ctx: Context, i: int, s: int, vals: dict) -> Face:
         # the per-person part (gender + ethnicity) is cached; the sums are FactorModel.offsets'
         factors = dict(factor_shape=ctx.group_offsets(ident.gender, ident.ethnicity)[0],
                        factor_albedo=ctx.group_offsets(tex_ident.gender, tex_ident.ethnicity)[1],
-                       da=age - f.age_reference, age_shape=f.age_shape, age_albedo=f.age_albedo)
+                       da=age - f.age_reference, age_shape=f.age_shape, age_albedo=f.age_albedo,
+                       age_gain=f.age_albedo_gain, dy=age - lo)
     intensity = float(vals["expression_intensity"])
     if not 0.0 <= intensity <= 1.0:
         raise ValueError(f"expression_intensity={intensity!r} must be within [0, 1]")

@@ -24,6 +24,7 @@ Figures (printed, and written as JSON with ``--json``):
   probe-gallery pairs (mean of the same-identity acceptance and different-identity rejection rates);
 * nearest-identity distance: per identity, the distance of its gallery embedding to the nearest
   other identity's; the fraction of identities within 0.6 of another (dlib: same person);
+* distances between people by what they share (gender, ethnicity, age gap), see ``pair_distances``;
 * sensitivity: embedding distance from the mean face when one thing changes (light, pose, gender,
   ethnicity, a random identity from the shape or texture modes), see ``sensitivity``;
 * regions (``--regions``): the share of the embedding distance between two people that one face
@@ -159,6 +160,46 @@ def label_readout(emb: np.ndarray, recs: list[dict]) -> dict:
     return out
 
 
+#: age gaps (years) that ``pair_distances`` groups the pairs of people of one gender and ethnicity by
+AGE_GAPS = ((0.0, 10.0), (10.0, 25.0), (25.0, np.inf))
+
+
+def pair_distances(emb: np.ndarray, recs: list[dict]) -> dict:
+    """Mean embedding distance between the gallery images of two different people, by what the two
+    share: gender and ethnicity (both, one, neither), and for people of the same gender and ethnicity
+    by their age gap (``AGE_GAPS``). Each entry: {"pairs": n, "mean": distance, "over_threshold":
+    fraction of pairs >= 0.6 (told apart by dlib)}. Shows how far each factor separates people;
+    entries with no pairs (e.g. labels absent for a model without a factor model) are left out."""
+    iu = np.triu_indices(len(emb), 1)
+    d = np.linalg.norm(emb[:, None] - emb[None], axis=-1)[iu]
+
+    def col(key):
+        return np.array([r.get(key) for r in recs], dtype=object)
+
+    out = {}
+
+    def add(name, mask):
+        if mask.any():
+            out[name] = {"pairs": int(mask.sum()), "mean": float(d[mask].mean()),
+                         "over_threshold": float(np.mean(d[mask] >= THRESHOLD))}
+
+    add("all", np.ones(d.shape, bool))
+    g, e = col("gender"), col("ethnicity")
+    if g[0] is None or e[0] is None:
+        return out
+    sg, se = (g[:, None] == g[None])[iu], (e[:, None] == e[None])[iu]
+    add("same gender and ethnicity", sg & se)
+    add("other ethnicity", sg & ~se)
+    add("other gender", ~sg & se)
+    add("other gender and ethnicity", ~sg & ~se)
+    if recs[0].get("age") is not None:
+        a = np.array([r["age"] for r in recs], np.float64)
+        gap = np.abs(a[:, None] - a[None])[iu]
+        for lo, hi in AGE_GAPS:
+            add(f"same gender and ethnicity, age gap {lo:g}-{hi:g} y", sg & se & (gap >= lo) & (gap < hi))
+    return out
+
+
 def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: str = "face") -> dict:
     from facegen.model import load_model
 
@@ -221,7 +262,8 @@ def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: st
         "distances": {"same_mean": float(D[same].mean()), "different_mean": float(D[~same].mean()),
                       "gallery_pairs_mean": float(np.nanmean(G)),
                       "nearest_identity_median": float(np.median(nearest)),
-                      "identities_within_threshold": float(np.mean(nearest < THRESHOLD))},
+                      "identities_within_threshold": float(np.mean(nearest < THRESHOLD)),
+                      "gallery_pairs": pair_distances(g_emb, [r for r, _ in gallery])},
         "labels": label_readout(np.concatenate([g_emb, p_emb]), [r for r, _ in gallery] + recs),
         "seconds": {"render": round(t_render, 1), "dlib": round(t_judge, 1)},
         "_images": [img for _, img in gallery[:12]] + [img for _, img in probes[:12]],
@@ -245,13 +287,13 @@ def _embedder(m, nets, size: int):
     return embed
 
 
-def _reference_face(m, sc=None, tc=None, gender="female", ethnicity="european"):
+def _reference_face(m, sc=None, tc=None, gender="female", ethnicity="european", age=None):
     """(vertices, albedo) of identity coefficients ``sc``, ``tc`` (None: the mean), with the factor
-    offsets of ``gender`` and ``ethnicity`` at the reference age when the model has factors."""
+    offsets of ``gender`` and ``ethnicity`` at ``age`` (default: the reference age) when the model
+    has factors."""
     v, a = m.shape(sc), m.albedo(tc)
     if m.factors is not None:
-        fs, fa = m.factors.offsets(gender, ethnicity, m.factors.age_reference)
-        v, a = v + fs, a + fa
+        v, a = m.factors.apply(v, a, gender, ethnicity, m.factors.age_reference if age is None else age)
     return v, a
 
 
@@ -259,7 +301,8 @@ def sensitivity(model: str, size: int, nets, n_random: int = 8, seed: int = 0) -
     """Embedding distance from the model's mean face (neutral, frontal, frontal light; female
     european at the reference age when the model has factors) to the same face with one thing
     changed: the light (30 deg up / to the side), the pose (15 deg yaw), gender, each ethnicity,
-    and random identities drawn from the shape modes only, the texture modes only, and both (mean
+    age (the youngest against the oldest age of the model, as the distance between the two, not
+    from the mean face), and random identities drawn from the shape modes only, the texture modes only, and both (mean
     over ``n_random`` draws). Identity has to move the embedding further than light and pose do,
     and about 0.6 (dlib's same-person threshold) to make another person."""
     from facegen.model import load_model
@@ -268,8 +311,8 @@ def sensitivity(model: str, size: int, nets, n_random: int = 8, seed: int = 0) -
     f = m.factors
     embed = _embedder(m, nets, size)
 
-    def face(sc=None, tc=None, gender="female", ethnicity="european", **light):
-        return embed(*_reference_face(m, sc, tc, gender, ethnicity), **light)
+    def face(sc=None, tc=None, gender="female", ethnicity="european", age=None, **light):
+        return embed(*_reference_face(m, sc, tc, gender, ethnicity, age), **light)
 
     e0 = face()
     dist = lambda **kw: float(np.linalg.norm(face(**kw) - e0))  # noqa: E731
@@ -279,6 +322,8 @@ def sensitivity(model: str, size: int, nets, n_random: int = 8, seed: int = 0) -
         for e in f.ethnicities:
             if e != "european":
                 out[f"ethnicity {e}"] = dist(ethnicity=e)
+        lo, hi = f.age_range
+        out[f"age {lo:g} to {hi:g}"] = float(np.linalg.norm(face(age=lo) - face(age=hi)))
     rng = np.random.default_rng(seed)
     ks, kt = m.n_shape, m.n_texture
     out["random shape"] = float(np.mean([dist(sc=rng.standard_normal(ks)) for _ in range(n_random)]))
@@ -363,6 +408,9 @@ def report(r: dict) -> str:
     d = r["distances"]
     lines.append(f"  distances: same {d['same_mean']:.3f}, different {d['different_mean']:.3f}, "
                  f"nearest-identity median {d['nearest_identity_median']:.3f}")
+    if d.get("gallery_pairs"):
+        lines.append("  distance between people (share >= 0.6): " + "; ".join(
+            f"{k} {v['mean']:.3f} ({v['over_threshold']:.2f})" for k, v in d["gallery_pairs"].items()))
     for key in ("gender", "ethnicity", "expression"):
         if key in r["detection"]:
             lines.append(f"  detection by {key}: " + ", ".join(f"{k} {v:.2f}" for k, v in r["detection"][key].items()))

@@ -243,6 +243,47 @@ def test_gender_acts_on_shape_and_albedo(m):
     assert vm[m.points["g"], 2] > vf[m.points["g"], 2]               # more prominent brow ridge
 
 
+def test_brows_and_eyes_differ_between_women_and_men(m):
+    # women's brows thinner and higher above the eyes, their lash lines darker (facial contrast:
+    # Russell 2009); factors.BROW_EDGE, BROW_DROP, LASH_CONTRAST. Measured on the painted masks of
+    # the mean grid, which move with the vertices.
+    from facegen.model.embedded import factors as fa
+    from facegen.model.embedded.albedo import paint_masks
+    from facegen.model.embedded.geometry import build_grid
+
+    g = build_grid()
+    masks = paint_masks(g.vertices[:, 0], g.vertices[:, 1], g.front)
+    vf, af = m.compose(_neutral(m, "female"))
+    vm, am = m.compose(_neutral(m, "male"))
+    lum = lambda a: a[: g.vertices.shape[0]] @ np.array([0.2126, 0.7152, 0.0722])  # noqa: E731
+    brow, lash = masks["brow"] > 0.9, masks["lash"] > 0.9
+    x, y = g.vertices[:, 0], g.vertices[:, 1]
+    from facegen.model.embedded.albedo import brow_line
+
+    by, bth, bu = brow_line(np.abs(x))
+    rim = (np.abs(np.abs(y - by) - (bth + 1.6)) < 0.8) & (np.abs(bu) < 0.8) & (g.front > 0.9)
+    assert rim.sum() > 10
+    # the band just outside the brow: darker than the brow's own darkening ratio would give in men
+    assert (lum(am)[rim] / lum(af)[rim]).mean() < 0.97 * (lum(am)[g.front > 0.9] / lum(af)[g.front > 0.9]).mean()
+    assert (lum(af)[lash] < lum(am)[lash]).mean() > 0.9                # darker lash lines in women
+    brow_h = lambda v: (v[: g.vertices.shape[0]][brow, 1].mean() - v[m.landmarks[36:48], 1].mean())  # noqa: E731
+    assert brow_h(vf) - brow_h(vm) > 0.8 * fa.BROW_DROP                # women's brows higher above the eyes
+
+
+def test_east_asian_eyes(m):
+    # a lower palpebral fissure with a steeper canthal tilt, and half the upper-lid crease
+    out = {e: m.compose(_neutral(m, "female", e)) for e in ("east_asian", "european")}
+
+    def fissure(v):
+        lm = v[m.landmarks].astype(np.float64)
+        height = np.mean([lm[37, 1] - lm[41, 1], lm[38, 1] - lm[40, 1], lm[43, 1] - lm[47, 1], lm[44, 1] - lm[46, 1]])
+        tilt = 0.5 * ((lm[36, 1] - lm[39, 1]) + (lm[45, 1] - lm[42, 1]))   # outer corner above inner
+        return height, tilt
+
+    (h_ea, t_ea), (h_eu, t_eu) = fissure(out["east_asian"][0]), fissure(out["european"][0])
+    assert h_ea < h_eu - 0.8 and t_ea > t_eu + 1.0
+
+
 def test_age_acts_on_shape_and_albedo(m):
     young, ay = m.compose(_neutral(m, "male"), age=20)
     old, ao = m.compose(_neutral(m, "male"), age=70)
@@ -253,6 +294,64 @@ def test_age_acts_on_shape_and_albedo(m):
     assert np.std(ao[face] - ay[face]) > 0.002
     with pytest.raises(ValueError):
         m.compose(_neutral(m), age=80)
+
+
+def test_skin_ages_alike_on_dark_and_light_skin(m):
+    # what age brings to the albedo is relative to each face's own (FactorModel.age_albedo_gain):
+    # from 20 to 70 every skin vertex changes by the same factor on african and european faces
+    # (model v4 added it: its wrinkles and darkening were 2-3 times stronger, relatively, on dark skin)
+    face = m.regions["face"]
+    ratio = {}
+    for e in ("african", "european"):
+        young = m.compose(_neutral(m, "female", e, 20.0), age=20.0)[1][face].astype(np.float64)
+        old = m.compose(_neutral(m, "female", e, 70.0), age=70.0)[1][face].astype(np.float64)
+        ratio[e] = old / young
+    skin = (m.mean_albedo[face] > 0.1).all(1) & (m.factors.age_albedo[face] == 0).all(1)   # not hair
+    assert skin.sum() > 1000
+    np.testing.assert_allclose(ratio["african"][skin], ratio["european"][skin], rtol=1e-3)
+    r = ratio["european"][skin].mean(1)
+    assert np.percentile(r, 1) < 0.85 and np.median(r) < 0.95       # wrinkles, and darker skin overall
+    assert np.percentile(r, 99) > 1.05                              # paler brows and blotches
+
+
+def test_soft_tissue_ages(m):
+    # from 20 to 70 (factors.age_fields; model v4 in brackets): the nasolabial fold deepens against
+    # the cheek beside it (6.7 mm [2.8]), the temples (4.4 [0]) and tear troughs (3.6 [-0.5]) hollow,
+    # the lateral brow descends (6.3 [2.6])
+    young = m.compose(_neutral(m, "female", "european", 20.0), age=20.0)[0].astype(np.float64)
+    old = m.compose(_neutral(m, "female", "european", 70.0), age=70.0)[0].astype(np.float64)
+    v0 = m.mean_shape.astype(np.float64)
+    d = old - young
+
+    def near(ax, y, r):
+        sel = (np.hypot(np.abs(v0[:, 0]) - ax, v0[:, 1] - y) < r) & (v0[:, 2] > 40.0)
+        assert sel.sum() >= 4
+        return d[sel].mean(0)
+
+    assert near(33.6, -28.0, 4.0)[2] - near(25.6, -30.0, 4.0)[2] > 4.0      # fold against its cheek
+    assert near(56.0, 38.0, 5.0)[2] < -2.0                                 # temples
+    assert near(26.0, 9.0, 3.0)[2] < -2.0                                  # tear trough
+    assert near(44.0, 40.0, 4.0)[1] < -4.0                                 # lateral brow
+
+
+def test_facial_contrast_falls_with_age(m):
+    # Porcheron, Mauger & Russell 2013: lips lose redness and brows fade with age (model v4, without
+    # them: lip redness against the cheeks' +0.01, brow luminance against the cheeks' -0.00)
+    young = m.compose(_neutral(m, "female", "european", 20.0), age=20.0)[1]
+    old = m.compose(_neutral(m, "female", "european", 70.0), age=70.0)[1]
+    from facegen.model.embedded.albedo import paint_masks
+    from facegen.model.embedded.geometry import build_grid
+
+    g = build_grid()
+    lips = np.flatnonzero(paint_masks(g.vertices[:, 0], g.vertices[:, 1], g.front)["lips"] > 0.9)
+    brows, cheeks = m.regions["brows"], m.regions["cheeks"]
+
+    def redness(a, r):
+        return a[r, 0].mean() / a[r, 1].mean()
+
+    assert redness(old, lips) / redness(old, cheeks) < redness(young, lips) / redness(young, cheeks) - 0.04
+    lum = lambda a, r: (a[r] @ np.array([0.2126, 0.7152, 0.0722])).mean()  # noqa: E731
+    assert lum(old, brows) / lum(old, cheeks) > lum(young, brows) / lum(young, cheeks) + 0.02
 
 
 def test_ethnicity_acts_on_shape_and_albedo(m):
@@ -324,7 +423,8 @@ def test_hair_and_beard_follow_gender_and_ethnicity(m):
     v = m.mean_shape
     scalp = m.regions["scalp"]
     crown = scalp[v[scalp, 1] > np.percentile(v[scalp, 1], 50)]       # well above any hairline
-    alb = {e: m.mean_albedo + f.offsets("female", e, f.age_reference)[1] for e in f.ethnicities}
+    # the levels' hair colours are those before greying starts, at the youngest age
+    alb = {e: m.mean_albedo + f.offsets("female", e, f.age_range[0])[1] for e in f.ethnicities}
     for e in f.ethnicities:
         assert np.allclose(alb[e][crown].mean(0), HAIR_TONES[e], atol=0.02), e
     assert alb["european"][crown].mean() > 1.5 * alb["african"][crown].mean()

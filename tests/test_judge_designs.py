@@ -91,3 +91,26 @@ def test_region_shares_swap_one_part_and_keep_the_rest(embedded, monkeypatch):
     assert s["nose"] == pytest.approx(1.0, abs=1e-6)
     assert s["scalp"] < 0.05 and s["ears and neck"] < 0.05
     assert 0.05 < s["shape only"] < 1.0 and 0.05 < s["albedo only"] < 1.0
+
+
+def test_pair_distances_group_people_by_what_they_share():
+    import numpy as np
+
+    # four people on a line: a 0.0, b 0.5 (same gender and ethnicity as a, 30 years older),
+    # c 1.0 (other gender), d 1.2 (other ethnicity); distances are the differences
+    emb = np.array([[0.0], [0.5], [1.0], [1.2]]) * np.ones((1, 4)) / 2.0
+    recs = [{"gender": "female", "ethnicity": "european", "age": 20.0},
+            {"gender": "female", "ethnicity": "european", "age": 50.0},
+            {"gender": "male", "ethnicity": "european", "age": 20.0},
+            {"gender": "female", "ethnicity": "african", "age": 20.0}]
+    out = judge.pair_distances(emb, recs)
+    assert out["all"]["pairs"] == 6
+    assert out["same gender and ethnicity"] == {"pairs": 1, "mean": 0.5, "over_threshold": 0.0}
+    assert out["other gender"]["pairs"] == 2 and np.isclose(out["other gender"]["mean"], (1.0 + 0.5) / 2)
+    assert out["other gender"]["over_threshold"] == 0.5                    # a-c is 1.0 apart, b-c 0.5
+    assert out["other ethnicity"]["pairs"] == 2 and out["other gender and ethnicity"]["pairs"] == 1
+    assert out["same gender and ethnicity, age gap 25-inf y"]["pairs"] == 1
+    assert "same gender and ethnicity, age gap 0-10 y" not in out           # no such pair
+    # a model without factor labels: only the pooled figure
+    bare = judge.pair_distances(emb, [{"gender": None, "ethnicity": None, "age": None}] * 4)
+    assert list(bare) == ["all"] and np.isclose(bare["all"]["mean"], np.mean([0.5, 1.0, 1.2, 0.5, 0.7, 0.2]))

@@ -12,7 +12,8 @@ from tests.synth import synthetic_model
 
 
 def _numpy_face(m, ident, gender, ethnicity, age, expression, intensity):
-    """base + (group + da * age direction) + intensity * sum_k w_k unit_k, in numpy float64."""
+    """base + (group + da * age direction) + intensity * sum_k w_k unit_k, in numpy float64; the albedo
+    (base + group) * (1 + dy * age gain) + da * age direction (FactorModel.apply)."""
     c = lambda a: np.asarray(a, np.float64)  # noqa: E731
     shape, albedo = c(m.shape(ident.shape)), c(m.albedo(ident.texture))
     if m.factors is not None:
@@ -20,7 +21,10 @@ def _numpy_face(m, ident, gender, ethnicity, age, expression, intensity):
         g_shape, g_alb = f.offsets(gender, ethnicity, f.age_reference)
         da = age - f.age_reference
         shape = shape + (c(g_shape) + da * c(f.age_shape))
-        albedo = albedo + (c(g_alb) + da * c(f.age_albedo))
+        if f.age_albedo_gain is None:
+            albedo = albedo + (c(g_alb) + da * c(f.age_albedo))
+        else:
+            albedo = (albedo + c(g_alb)) * (1.0 + (age - f.age_range[0]) * c(f.age_albedo_gain)) + da * c(f.age_albedo)
     weights = m.expressions.get(expression) or {}
     if weights:
         off = np.zeros_like(shape)
@@ -36,7 +40,7 @@ def _fused_face(m, ident, gender, ethnicity, age, expression, intensity):
         f = m.factors
         g_shape, g_alb = f.offsets(gender, ethnicity, f.age_reference)
         kw = dict(factor_shape=g_shape, factor_albedo=g_alb, da=age - f.age_reference, age_shape=f.age_shape,
-                  age_albedo=f.age_albedo)
+                  age_albedo=f.age_albedo, age_gain=f.age_albedo_gain, dy=age - f.age_range[0])
     return compose_face(m.shape(ident.shape), m.albedo(ident.texture),
                         expression=expression_direction(m, expression), intensity=intensity, **kw)
 
@@ -60,7 +64,9 @@ def test_fused_composition_is_bit_identical_on_the_embedded_model(embedded, expr
 
 def test_fused_composition_without_factors_and_with_clipping():
     m = synthetic_model()
-    for model in (m, dataclasses.replace(m, factors=None)):
+    gain = np.random.default_rng(5).normal(0, 0.01, m.mean_albedo.shape).astype(np.float32)
+    with_gain = dataclasses.replace(m, factors=dataclasses.replace(m.factors, age_albedo_gain=gain))
+    for model in (m, dataclasses.replace(m, factors=None), with_gain):
         ident = model.sample_identity(np.random.default_rng(1))
         ident = dataclasses.replace(ident, texture=ident.texture * 40)  # push albedo past [0, 1]
         g, e = ident.gender, ident.ethnicity
@@ -68,3 +74,25 @@ def test_fused_composition_without_factors_and_with_clipping():
         b = _fused_face(model, ident, g, e, 45.0, "happy", 0.5)
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
         assert b[1].min() == 0.0 and b[1].max() == 1.0
+
+
+def test_the_age_gain_scales_the_albedo_of_identity_and_group_from_the_youngest_age():
+    m = synthetic_model()
+    f = m.factors
+    gain = np.full(m.mean_albedo.shape, 0.01, np.float32)
+    g = dataclasses.replace(m, factors=dataclasses.replace(f, age_albedo_gain=gain))
+    ident = m.sample_identity(np.random.default_rng(2), gender=f.genders[0], ethnicity=f.ethnicities[0])
+    lo, hi = f.age_range
+    base = m.albedo(ident.texture) + f.offsets(ident.gender, ident.ethnicity, lo)[1] - (lo - f.age_reference) * f.age_albedo
+    for age in (lo, f.age_reference, hi):
+        want = base * (1.0 + 0.01 * (age - lo)) + (age - f.age_reference) * f.age_albedo
+        _, a = g.factors.apply(m.shape(ident.shape), m.albedo(ident.texture), ident.gender, ident.ethnicity, age)
+        np.testing.assert_allclose(a, want, rtol=1e-5, atol=1e-6)
+        # without the gain, apply is the additive offsets
+        v0, a0 = f.apply(m.shape(ident.shape), m.albedo(ident.texture), ident.gender, ident.ethnicity, age)
+        ds, dalb = f.offsets(ident.gender, ident.ethnicity, age)
+        np.testing.assert_allclose(a0, m.albedo(ident.texture) + dalb, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(v0, m.shape(ident.shape) + ds, rtol=1e-6, atol=1e-5)
+    assert f.gain(50.0) is None and np.allclose(g.factors.gain(lo), 1.0)
+    with pytest.raises(ValueError, match="outside this model's range"):
+        g.factors.gain(hi + 1.0)

@@ -60,6 +60,23 @@ def test_npz_round_trip_through_load_path(tmp_path):
     assert save_npz(back, tmp_path / "again.npz").read_bytes() == p.read_bytes()  # deterministic bytes
 
 
+def test_npz_round_trip_of_the_age_gain(tmp_path):
+    import dataclasses
+
+    m = _model()
+    gain = np.random.default_rng(4).normal(0, .002, m.mean_albedo.shape).astype(np.float32)
+    g = dataclasses.replace(m, factors=dataclasses.replace(m.factors, age_albedo_gain=gain))
+    assert g.sha256() != m.sha256()                       # the gain is part of the model
+    back = load_path(save_npz(g, tmp_path / "g.npz"))
+    np.testing.assert_array_equal(back.factors.age_albedo_gain, gain)
+    assert back.sha256() == g.sha256()
+    assert load_path(save_npz(m, tmp_path / "m.npz")).factors.age_albedo_gain is None   # optional
+    p = save_npz(g, tmp_path / "g.npz")
+    _rewrite(p, "factor/age_albedo_gain", gain[:3])
+    with pytest.raises(ModelFileError, match=r"g\.npz.*age_albedo_gain"):
+        load_path(p)
+
+
 def test_npz_round_trip_of_a_real_model(tmp_path, models_dir):
     src = models_dir / "sfm-3448" / "sfm_shape_3448.bin"
     if not src.is_file():

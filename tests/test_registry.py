@@ -60,7 +60,7 @@ def test_default_registry_is_honest_about_the_presets():
     assert mini.splits == counts
     with pytest.raises(RegistryError, match="not yet published.*facegen sample --preset mini"):
         mini.require_published()
-    with pytest.raises(RegistryError, match="known: \\['mini@1.5', 'xu2018@1.5'\\]"):
+    with pytest.raises(RegistryError, match="known: \\['mini@1.6', 'xu2018@1.6'\\]"):
         reg.get("imagenet")
 
 

@@ -23,6 +23,7 @@ _ARRAYS = ("mean_shape", "shape_basis", "shape_sd", "mean_albedo", "texture_basi
            "triangles", "expression_basis")
 _OPTIONAL = ("texture_bands", "uvs", "landmarks")
 _FACTOR_ARRAYS = ("gender_shape", "gender_albedo", "ethnicity_shape", "ethnicity_albedo", "age_shape", "age_albedo")
+_FACTOR_OPTIONAL = ("age_albedo_gain",)
 
 
 def _to_arrays(m: FaceModel) -> dict[str, np.ndarray]:
@@ -42,6 +43,9 @@ def _to_arrays(m: FaceModel) -> dict[str, np.ndarray]:
         f = m.factors
         for k in _FACTOR_ARRAYS:
             out[f"factor/{k}"] = np.asarray(getattr(f, k))
+        for k in _FACTOR_OPTIONAL:
+            if getattr(f, k) is not None:
+                out[f"factor/{k}"] = np.asarray(getattr(f, k))
         meta["factors"] = {"genders": list(f.genders), "ethnicities": list(f.ethnicities),
                            "age_reference": f.age_reference, "age_range": list(f.age_range)}
     out["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
@@ -101,6 +105,7 @@ def load_npz(path: str | Path) -> FaceModel:
             fa = {k: data[f"factor/{k}"] for k in _FACTOR_ARRAYS}
         except KeyError as e:
             raise ModelFileError(f"{src}: missing key {e.args[0]!r}") from None
+        fa.update({k: data.get(f"factor/{k}") for k in _FACTOR_OPTIONAL})
         factors = FactorModel(genders=tuple(fm["genders"]), ethnicities=tuple(fm["ethnicities"]),
                               age_reference=float(fm["age_reference"]), age_range=tuple(fm["age_range"]), **fa)
     regions = {k.split("/", 1)[1]: v for k, v in data.items() if k.startswith("region/")}

@@ -41,6 +41,10 @@ class FactorModel:
         age_range: (min, max) ages the model is valid for, in years.
         age_shape: (V, 3) mm per year of age above ``age_reference``.
         age_albedo: (V, 3) albedo per year.
+        age_albedo_gain: (V, 3) relative albedo change per year above the youngest age
+            (``age_range[0]``), or None: what appears with age on every skin alike (wrinkles, pigment,
+            fading brows). The albedo of identity, gender and ethnicity is multiplied by
+            ``1 + (age - age_range[0]) * age_albedo_gain`` before ``age_albedo`` is added (``apply``).
     """
 
     genders: tuple[str, ...]
@@ -53,18 +57,49 @@ class FactorModel:
     age_range: tuple[float, float]
     age_shape: np.ndarray
     age_albedo: np.ndarray
+    age_albedo_gain: np.ndarray | None = None
 
     def offsets(self, gender: str, ethnicity: str, age: float) -> tuple[np.ndarray, np.ndarray]:
-        """Shape (V, 3) mm and albedo (V, 3) offsets for one combination of factor values."""
+        """Shape (V, 3) mm and albedo (V, 3) offsets for one combination of factor values: the additive
+        part of the factors (``apply`` adds the relative ``age_albedo_gain`` too)."""
         g = _level(gender, self.genders, "gender")
         e = _level(ethnicity, self.ethnicities, "ethnicity")
-        lo, hi = self.age_range
-        if not lo <= float(age) <= hi:
-            raise ValueError(f"age={age!r} is outside this model's range [{lo}, {hi}] years")
-        da = float(age) - self.age_reference
+        da = self._age(age) - self.age_reference
         shape = self.gender_shape[g] + self.ethnicity_shape[e] + da * self.age_shape
         albedo = self.gender_albedo[g] + self.ethnicity_albedo[e] + da * self.age_albedo
         return shape, albedo
+
+    def _age(self, age: float) -> float:
+        lo, hi = self.age_range
+        if not lo <= float(age) <= hi:
+            raise ValueError(f"age={age!r} is outside this model's range [{lo}, {hi}] years")
+        return float(age)
+
+    def gain(self, age: float) -> np.ndarray | None:
+        """(V, 3) albedo gain ``1 + (age - age_range[0]) * age_albedo_gain`` at ``age``, or None."""
+        if self.age_albedo_gain is None:
+            return None
+        return 1.0 + (self._age(age) - self.age_range[0]) * self.age_albedo_gain
+
+    def apply(self, vertices: np.ndarray, albedo: np.ndarray, gender: str, ethnicity: str,
+              age: float) -> tuple[np.ndarray, np.ndarray]:
+        """(vertices, albedo) of a face with these factor values, from its identity's ``vertices``
+        (V, 3) mm and ``albedo`` (V, 3) (unclipped)::
+
+            vertices + gender_shape[g] + ethnicity_shape[e] + da * age_shape
+            (albedo + gender_albedo[g] + ethnicity_albedo[e]) * gain(age) + da * age_albedo
+
+        with da = age - age_reference and ``gain`` 1 for a model without ``age_albedo_gain``.
+        """
+        g = _level(gender, self.genders, "gender")
+        e = _level(ethnicity, self.ethnicities, "ethnicity")
+        da = self._age(age) - self.age_reference
+        alb = albedo + self.gender_albedo[g] + self.ethnicity_albedo[e]
+        gain = self.gain(age)
+        if gain is not None:
+            alb = alb * gain
+        return (vertices + self.gender_shape[g] + self.ethnicity_shape[e] + da * self.age_shape,
+                alb + da * self.age_albedo)
 
 
 def _level(value: str, allowed: tuple[str, ...], name: str) -> int:
@@ -211,10 +246,8 @@ class FaceModel:
         verts = self.shape(identity.shape)
         alb = self.albedo(identity.texture)
         if self.factors is not None:
-            ds, da = self.factors.offsets(identity.gender, identity.ethnicity,
-                                          identity.base_age if age is None else age)
-            verts = verts + ds
-            alb = alb + da
+            verts, alb = self.factors.apply(verts, alb, identity.gender, identity.ethnicity,
+                                            identity.base_age if age is None else age)
         if not (expression == "neutral" and "neutral" not in self.expressions):
             verts = verts + self.expression_offset(expression, intensity)
         return verts.astype(np.float32), np.clip(alb, 0.0, 1.0).astype(np.float32)

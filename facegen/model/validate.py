@@ -80,6 +80,8 @@ def check_model(m, source: str) -> None:
                     _fail(source, f"{name}_{part} has {a.shape[0]} levels but {len(levels)} names")
         _arr(source, "age_shape", f.age_shape, 2, (V, 3))
         _arr(source, "age_albedo", f.age_albedo, 2, (V, 3))
+        if f.age_albedo_gain is not None:
+            _arr(source, "age_albedo_gain", f.age_albedo_gain, 2, (V, 3))
         if not f.age_range[0] < f.age_range[1]:
             _fail(source, f"age_range {f.age_range} must be increasing")
     check_millimetres(m.mean_shape, source)

@@ -36,7 +36,7 @@ from .geometry import build_grid
 
 __all__ = ["embedded_model", "build_model", "clear_cache", "GENERATOR_VERSION"]
 
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 _log = logging.getLogger(__name__)
 _CACHE: dict[str, FaceModel] = {}
 
@@ -167,9 +167,9 @@ def build_model() -> FaceModel:
     skin_alb = _albedo.mean_albedo(v0, g.front, occlusion, down=down)
     mean_alb = _albedo.mean_albedo(v0, g.front, occlusion, hair=masks["hair"], down=down)
     weight = 0.3 + 0.7 * g.front
-    g_extra, g_alb = _factors.gender_extras(g, v0, masks, mean_alb)
+    g_extra, g_alb, g_mean = _factors.gender_extras(g, v0, masks, mean_alb)
     e_extra, e_alb = _factors.ethnic_extras(g, v0, masks, mean_alb)
-    a_extra, age_albedo = _factors.age_fields(g, v0, masks, weight, mean_alb)
+    ages = _factors.age_fields(g, v0, masks, weight, mean_alb)
     random_fields = _modes.random_shape_fields(g, weight)
     cal = {**feats, **_modes.calibration_fields(g, v0)}
     eur = _factors.ETHNICITIES.index("european")
@@ -191,7 +191,7 @@ def build_model() -> FaceModel:
     for _ in range(3):
         shape_fields = _identity_fields(mean_shape, fn, feats, targeted, sd_norm, random_fields)
         eth = _ethnicity_shape(mean_shape + to_norm_age * age_shape, pts, cal, e_extra, shape_fields)
-        age_shape = _age_shape(mean_shape + eth[eur], pts, cal, a_extra, shape_fields)
+        age_shape = _age_shape(mean_shape + eth[eur], pts, cal, ages.shape, shape_fields)
         fn_mean = _expected_measures(pts, MEASURES, shape_fields)
         mean_shape = to_norms(mean_shape, eth[eur] + to_norm_age * age_shape, fn_mean)
     shape_fields = _identity_fields(mean_shape, fn, feats, targeted, sd_norm, random_fields)
@@ -205,7 +205,7 @@ def build_model() -> FaceModel:
     ethnicity_shape = _ethnicity_shape(mean_shape + to_norm_age * age_shape, pts, cal, e_extra, shape_fields)
 
     # 4. age, per year: documented adult changes (calibrated on the european level) plus sagging and folds
-    age_shape = _age_shape(mean_shape + ethnicity_shape[eur], pts, cal, a_extra, shape_fields)
+    age_shape = _age_shape(mean_shape + ethnicity_shape[eur], pts, cal, ages.shape, shape_fields)
 
     # 5. identity shape modes
     shape_basis, shape_sd = pca_modes(shape_fields)
@@ -214,6 +214,11 @@ def build_model() -> FaceModel:
     bands = _modes.texture_fields(g, weight, masks, mean_alb)
     bands[0] += _albedo.hair_fields(theta, v0[:, 1], skin_alb)
     tex_basis, tex_sd, tex_band = _modes.pca_texture(bands)
+
+    # the mean albedo is that of the reference age (grey hair, absent at 20, has its value there) and
+    # of the sex average (``gender_extras``); added after the texture modes, which are sized to the
+    # albedo before
+    mean_alb = np.clip(mean_alb + ages.mean_albedo + g_mean, 0.0, 1.0)
 
     # 7. expressions, landmarks, regions
     au = _expr.action_units(g, v0, upper)
@@ -239,7 +244,8 @@ def build_model() -> FaceModel:
                                                              rigid(ethnicity_shape), rigid(age_shape))
     au = plain(au, np.concatenate([p.expressions for p in parts], axis=1))
     mean_alb, tex_basis = plain(mean_alb, np.concatenate([p.albedo for p in parts])), plain(tex_basis)
-    gender_albedo, e_alb, age_albedo = plain(gender_albedo), plain(e_alb), plain(age_albedo)
+    gender_albedo, e_alb = plain(gender_albedo), plain(e_alb)
+    age_albedo, age_gain = plain(ages.albedo), plain(ages.gain)
     uvs = np.concatenate([g.uvs, g.uvs[anchor]])
     tri_parts, at = [g.triangles], n_grid
     for part in parts:
@@ -253,7 +259,7 @@ def build_model() -> FaceModel:
         genders=_factors.GENDERS, gender_shape=f32(gender_shape), gender_albedo=f32(gender_albedo),
         ethnicities=_factors.ETHNICITIES, ethnicity_shape=f32(ethnicity_shape), ethnicity_albedo=f32(e_alb),
         age_reference=_factors.AGE_REFERENCE, age_range=_factors.AGE_RANGE,
-        age_shape=f32(age_shape), age_albedo=f32(age_albedo),
+        age_shape=f32(age_shape), age_albedo=f32(age_albedo), age_albedo_gain=f32(age_gain),
     )
     return FaceModel(
         name="embedded", version=GENERATOR_VERSION,

@@ -13,7 +13,7 @@ import numpy as np
 
 from .geometry import EYE_Y, MOUTH_Y, gauss2
 
-__all__ = ["SKIN", "HAIR", "BEARD", "hair_mask", "hair_fields", "temples", "underside", "cavity", "mean_albedo",
+__all__ = ["SKIN", "HAIR", "BEARD", "CREASE", "hair_mask", "hair_fields", "temples", "underside", "cavity", "mean_albedo",
            "paint_masks", "brow_line", "lip_heights", "MOUTH_BAND", "EYE_X", "EYE_HALF", "CH_X"]
 
 #: Mean skin colour (linear RGB), the average of the four ethnicity levels in ``factors``.
@@ -23,6 +23,8 @@ OCCLUSION = 0.3
 UNDERSIDE = 0.45
 #: Darkening of the beard area of men (relative), the male-female difference of ``factors``.
 BEARD = 0.25
+#: Albedo factor (linear RGB) of the painted upper-lid crease.
+CREASE = np.array([0.82, 0.78, 0.78])
 #: Mean scalp-hair colour (linear RGB): dark brown.
 HAIR = np.array([0.045, 0.032, 0.022])
 #: Hairline height (mm) against |azimuth| (rad): the frontal hairline (trichion about 55 mm above the
@@ -181,7 +183,7 @@ def mean_albedo(vertices: np.ndarray, front: np.ndarray, occlusion: np.ndarray |
 
     mul(m["cheek"], (1.05, 0.94, 0.94))
     mul(m["socket"], (0.72, 0.66, 0.66))
-    mul(m["crease"], (0.82, 0.78, 0.78))
+    mul(m["crease"], CREASE)
     mul(m["lips"], (0.88, 0.62, 0.64))
     mul(m["brow"], (0.30, 0.27, 0.25))       # mid density: identity modes make them sparser or denser
     mix(m["eye"], (0.42, 0.38, 0.35))
