@@ -49,11 +49,13 @@ class Context:
     meter: np.ndarray | None = None  # vertices that ``exposure`` meters on (the face region, else all)
     meter_target: float = 1.0  # their mean albedo luminance on the model's mean face
 
-    def group_offsets(self, gender: str, ethnicity: str) -> tuple[np.ndarray, np.ndarray]:
-        """Gender + ethnicity offsets (shape, albedo) at the reference age, cached per group."""
+    def group_offsets(self, gender: str, ethnicity: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Gender + ethnicity offsets (shape, albedo) at the reference age and the group's albedo gain
+        (``FactorModel.group_gain``), cached per group."""
         key = (gender, ethnicity)
         if key not in self.groups:
-            self.groups[key] = self.model.factors.offsets(gender, ethnicity, self.model.factors.age_reference)
+            f = self.model.factors
+            self.groups[key] = (*f.offsets(gender, ethnicity, f.age_reference), f.group_gain(gender, ethnicity))
         return self.groups[key]
 
     def expression(self, name: str) -> np.ndarray | None:
@@ -199,9 +201,11 @@ def _face(ctx: Context, i: int, s: int, vals: dict) -> Face:
         lo, hi = f.age_range
         if not lo <= age <= hi:
             raise ValueError(f"age={age!r} is outside model {m.name!r}'s range [{lo}, {hi}] years")
-        # the per-person part (gender + ethnicity) is cached; the sums are FactorModel.offsets'
+        # the per-person part (gender + ethnicity) is cached; the sums are FactorModel.apply's; the
+        # albedo's group terms are those of the identity the texture comes from
+        tex_group = ctx.group_offsets(tex_ident.gender, tex_ident.ethnicity)
         factors = dict(factor_shape=ctx.group_offsets(ident.gender, ident.ethnicity)[0],
-                       factor_albedo=ctx.group_offsets(tex_ident.gender, tex_ident.ethnicity)[1],
+                       factor_albedo=tex_group[1], group_gain=tex_group[2],
                        da=age - f.age_reference, age_shape=f.age_shape, age_albedo=f.age_albedo,
                        age_gain=f.age_albedo_gain, dy=age - lo)
     intensity = float(vals["expression_intensity"])

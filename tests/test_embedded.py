@@ -1,6 +1,8 @@
 """The embedded default model: structure, modes, determinism, expressions, factors, landmarks."""
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import subprocess
 import sys
@@ -314,6 +316,28 @@ def test_skin_ages_alike_on_dark_and_light_skin(m):
     assert np.percentile(r, 99) > 1.05                              # paler brows and blotches
 
 
+def test_identity_texture_and_beard_keep_their_relative_contrast_on_every_skin(m):
+    # the ethnicity and gender albedo act as gains on each face's own albedo
+    # (FactorModel.*_albedo_gain): a person's skin detail and a man's beard shadow are the same
+    # fraction of the skin on african and european faces, and the beard does not change its hue
+    ident = m.sample_identity(np.random.default_rng(11), gender="male", ethnicity="african", base_age=45.0)
+    face = m.regions["face"]
+    skin = (m.mean_albedo[face] > 0.1).all(1) & (m.factors.age_albedo[face] == 0).all(1)
+    rel = {}
+    for e in ("african", "european"):
+        person = m.compose(dataclasses.replace(ident, ethnicity=e))[1][face].astype(np.float64)
+        mean = m.compose(_neutral(m, "male", e))[1][face].astype(np.float64)
+        rel[e] = person / mean
+    np.testing.assert_allclose(rel["african"][skin], rel["european"][skin], rtol=2e-3)
+    assert np.std(rel["african"][skin]) > 0.03                       # the identity's texture is there
+    for e in ("african", "european"):
+        fem = m.compose(_neutral(m, "female", e))[1].astype(np.float64)
+        mal = m.compose(_neutral(m, "male", e))[1].astype(np.float64)
+        chin = m.regions["chin"]
+        ratio = mal[chin].mean(0) / fem[chin].mean(0)
+        assert np.ptp(ratio) < 0.02, (e, ratio)                      # darker, not redder
+
+
 def test_soft_tissue_ages(m):
     # from 20 to 70 (factors.age_fields; model v4 in brackets): the nasolabial fold deepens against
     # the cheek beside it (6.7 mm [2.8]), the temples (4.4 [0]) and tear troughs (3.6 [-0.5]) hollow,
@@ -424,21 +448,21 @@ def test_hair_and_beard_follow_gender_and_ethnicity(m):
     scalp = m.regions["scalp"]
     crown = scalp[v[scalp, 1] > np.percentile(v[scalp, 1], 50)]       # well above any hairline
     # the levels' hair colours are those before greying starts, at the youngest age
-    alb = {e: m.mean_albedo + f.offsets("female", e, f.age_range[0])[1] for e in f.ethnicities}
+    alb = {e: m.compose(_neutral(m, "female", e, f.age_range[0]))[1] for e in f.ethnicities}
     for e in f.ethnicities:
         assert np.allclose(alb[e][crown].mean(0), HAIR_TONES[e], atol=0.02), e
     assert alb["european"][crown].mean() > 1.5 * alb["african"][crown].mean()
     assert np.allclose(np.mean(list(HAIR_TONES.values()), 0), HAIR)
     # the beard shadow is men's: on the chin men are darker than women by about BEARD beyond the
     # general male-female skin difference (seen on the forehead)
-    fem = m.mean_albedo + f.offsets("female", "european", f.age_reference)[1]
-    mal = m.mean_albedo + f.offsets("male", "european", f.age_reference)[1]
+    fem = m.compose(_neutral(m, "female", "european", f.age_reference))[1]
+    mal = m.compose(_neutral(m, "male", "european", f.age_reference))[1]
     ratio = {r: mal[m.regions[r]].mean(0) / fem[m.regions[r]].mean(0) for r in ("chin", "forehead")}
     beard = ratio["chin"] / ratio["forehead"]
     assert np.all(beard < 1.0 - 0.5 * BEARD) and np.all(beard > 1.0 - 1.5 * BEARD), beard
     # grey hair with age
-    old = m.mean_albedo + f.offsets("female", "european", 70.0)[1]
-    young = m.mean_albedo + f.offsets("female", "european", 20.0)[1]
+    old = m.compose(_neutral(m, "female", "european", 70.0))[1]
+    young = m.compose(_neutral(m, "female", "european", 20.0))[1]
     assert old[crown].mean() > young[crown].mean() + 0.02
 
 

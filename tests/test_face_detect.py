@@ -5,11 +5,10 @@ image (the cascade is trained on faces looking one way). A detection counts only
 contains the projected, visible nose tip (iBUG landmark 30) and is no bigger than 1.5 face heights,
 so a false alarm elsewhere, or a box around the whole head, does not pass. Measured on 20 other
 identities: 0 deg 100%, +-30 deg 95%, +-45 deg 80-85% (the profile cascade is the weak one). On this
-test's 24 identities the frontal cascade alone finds 83% (model v3), 92% (v4) and 83% (v5) of frontal
-faces; over the first 48 identities of the same draw 90% (v4) and 81% (v5). Its misses are mostly
-african faces, which this test's one fixed light renders dark (it does not expose for the face); v5's
-older faces, with paler brows, deeper folds and darker skin, lose it a few more. dlib's HOG detector,
-with faces exposed as photographs are, finds v5's faces as often as v4's (docs/judge-faces.md).
+test's 24 identities the frontal cascade alone finds 83% (model v3), 92% (v4) and 92% (v5) of frontal
+faces; over the first 48 identities of the same draw 90% (v4 and v5). Its misses are african faces,
+which this test's one fixed light renders dark (it does not expose for the face). A v5 build with
+additive gender and ethnicity albedo (before FactorModel's group gains) found 83% and 81%.
 Renders: ``facegen.render.render`` at 224 x 224 px on a mid-grey background, one light 20 deg above.
 """
 from __future__ import annotations

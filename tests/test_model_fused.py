@@ -21,10 +21,13 @@ def _numpy_face(m, ident, gender, ethnicity, age, expression, intensity):
         g_shape, g_alb = f.offsets(gender, ethnicity, f.age_reference)
         da = age - f.age_reference
         shape = shape + (c(g_shape) + da * c(f.age_shape))
-        if f.age_albedo_gain is None:
+        group = f.group_gain(gender, ethnicity)
+        if f.age_albedo_gain is None and group is None:
             albedo = albedo + (c(g_alb) + da * c(f.age_albedo))
         else:
-            albedo = (albedo + c(g_alb)) * (1.0 + (age - f.age_range[0]) * c(f.age_albedo_gain)) + da * c(f.age_albedo)
+            group = 1.0 if group is None else c(group)
+            gain = 0.0 if f.age_albedo_gain is None else c(f.age_albedo_gain)
+            albedo = (albedo * group + c(g_alb)) * (1.0 + (age - f.age_range[0]) * gain) + da * c(f.age_albedo)
     weights = m.expressions.get(expression) or {}
     if weights:
         off = np.zeros_like(shape)
@@ -40,7 +43,8 @@ def _fused_face(m, ident, gender, ethnicity, age, expression, intensity):
         f = m.factors
         g_shape, g_alb = f.offsets(gender, ethnicity, f.age_reference)
         kw = dict(factor_shape=g_shape, factor_albedo=g_alb, da=age - f.age_reference, age_shape=f.age_shape,
-                  age_albedo=f.age_albedo, age_gain=f.age_albedo_gain, dy=age - f.age_range[0])
+                  age_albedo=f.age_albedo, age_gain=f.age_albedo_gain, dy=age - f.age_range[0],
+                  group_gain=f.group_gain(gender, ethnicity))
     return compose_face(m.shape(ident.shape), m.albedo(ident.texture),
                         expression=expression_direction(m, expression), intensity=intensity, **kw)
 
@@ -64,9 +68,15 @@ def test_fused_composition_is_bit_identical_on_the_embedded_model(embedded, expr
 
 def test_fused_composition_without_factors_and_with_clipping():
     m = synthetic_model()
-    gain = np.random.default_rng(5).normal(0, 0.01, m.mean_albedo.shape).astype(np.float32)
-    with_gain = dataclasses.replace(m, factors=dataclasses.replace(m.factors, age_albedo_gain=gain))
-    for model in (m, dataclasses.replace(m, factors=None), with_gain):
+    rng = np.random.default_rng(5)
+    gain = rng.normal(0, 0.01, m.mean_albedo.shape).astype(np.float32)
+    f = m.factors
+    groups = dict(gender_albedo_gain=rng.uniform(0.8, 1.2, (len(f.genders),) + m.mean_albedo.shape).astype(np.float32),
+                  ethnicity_albedo_gain=rng.uniform(0.5, 1.5, (len(f.ethnicities),) + m.mean_albedo.shape).astype(np.float32))
+    with_gain = dataclasses.replace(m, factors=dataclasses.replace(f, age_albedo_gain=gain))
+    with_groups = dataclasses.replace(m, factors=dataclasses.replace(f, **groups))      # no age gain
+    with_all = dataclasses.replace(m, factors=dataclasses.replace(f, age_albedo_gain=gain, **groups))
+    for model in (m, dataclasses.replace(m, factors=None), with_gain, with_groups, with_all):
         ident = model.sample_identity(np.random.default_rng(1))
         ident = dataclasses.replace(ident, texture=ident.texture * 40)  # push albedo past [0, 1]
         g, e = ident.gender, ident.ethnicity
@@ -96,3 +106,21 @@ def test_the_age_gain_scales_the_albedo_of_identity_and_group_from_the_youngest_
     assert f.gain(50.0) is None and np.allclose(g.factors.gain(lo), 1.0)
     with pytest.raises(ValueError, match="outside this model's range"):
         g.factors.gain(hi + 1.0)
+
+
+def test_group_gains_scale_the_identity_albedo_before_the_additive_offsets():
+    m = synthetic_model()
+    f = m.factors
+    rng = np.random.default_rng(6)
+    gg = rng.uniform(0.8, 1.2, (len(f.genders),) + m.mean_albedo.shape)
+    ge = rng.uniform(0.5, 1.5, (len(f.ethnicities),) + m.mean_albedo.shape)
+    g = dataclasses.replace(f, gender_albedo_gain=gg, ethnicity_albedo_gain=ge)
+    ident = m.sample_identity(np.random.default_rng(2), gender=f.genders[1], ethnicity=f.ethnicities[-1])
+    a0 = m.albedo(ident.texture)
+    np.testing.assert_allclose(g.group_gain(ident.gender, ident.ethnicity), gg[1] * ge[-1])
+    _, a = g.apply(m.shape(ident.shape), a0, ident.gender, ident.ethnicity, f.age_reference)
+    _, dalb = f.offsets(ident.gender, ident.ethnicity, f.age_reference)
+    np.testing.assert_allclose(a, a0 * gg[1] * ge[-1] + dalb, rtol=1e-6, atol=1e-7)
+    only_e = dataclasses.replace(f, ethnicity_albedo_gain=ge)            # one of the two: the other is 1
+    np.testing.assert_allclose(only_e.group_gain(ident.gender, ident.ethnicity), ge[-1])
+    assert f.group_gain(ident.gender, ident.ethnicity) is None

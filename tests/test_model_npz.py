@@ -60,20 +60,29 @@ def test_npz_round_trip_through_load_path(tmp_path):
     assert save_npz(back, tmp_path / "again.npz").read_bytes() == p.read_bytes()  # deterministic bytes
 
 
-def test_npz_round_trip_of_the_age_gain(tmp_path):
+def test_npz_round_trip_of_the_albedo_gains(tmp_path):
     import dataclasses
 
     m = _model()
-    gain = np.random.default_rng(4).normal(0, .002, m.mean_albedo.shape).astype(np.float32)
-    g = dataclasses.replace(m, factors=dataclasses.replace(m.factors, age_albedo_gain=gain))
+    rng = np.random.default_rng(4)
+    gain = rng.normal(0, .002, m.mean_albedo.shape).astype(np.float32)
+    groups = dict(gender_albedo_gain=rng.uniform(.8, 1.2, (2,) + m.mean_albedo.shape).astype(np.float32),
+                  ethnicity_albedo_gain=rng.uniform(.5, 1.5, (3,) + m.mean_albedo.shape).astype(np.float32))
+    g = dataclasses.replace(m, factors=dataclasses.replace(m.factors, age_albedo_gain=gain, **groups))
     assert g.sha256() != m.sha256()                       # the gain is part of the model
     back = load_path(save_npz(g, tmp_path / "g.npz"))
     np.testing.assert_array_equal(back.factors.age_albedo_gain, gain)
+    for k, v in groups.items():
+        np.testing.assert_array_equal(getattr(back.factors, k), v)
     assert back.sha256() == g.sha256()
     assert load_path(save_npz(m, tmp_path / "m.npz")).factors.age_albedo_gain is None   # optional
     p = save_npz(g, tmp_path / "g.npz")
     _rewrite(p, "factor/age_albedo_gain", gain[:3])
     with pytest.raises(ModelFileError, match=r"g\.npz.*age_albedo_gain"):
+        load_path(p)
+    p = save_npz(g, tmp_path / "g.npz")
+    _rewrite(p, "factor/ethnicity_albedo_gain", groups["ethnicity_albedo_gain"][:2])   # 2 levels, 3 names
+    with pytest.raises(ModelFileError, match=r"g\.npz.*ethnicity_albedo_gain has 2 levels but 3 names"):
         load_path(p)
 
 

@@ -103,7 +103,9 @@ def at_detail(model, fraction: float):
         f = dataclasses.replace(f, gender_shape=rows(f.gender_shape), gender_albedo=rows(f.gender_albedo),
                                 ethnicity_shape=rows(f.ethnicity_shape), ethnicity_albedo=rows(f.ethnicity_albedo),
                                 age_shape=rows(f.age_shape), age_albedo=rows(f.age_albedo),
-                                age_albedo_gain=rows(f.age_albedo_gain))
+                                age_albedo_gain=rows(f.age_albedo_gain),
+                                gender_albedo_gain=rows(f.gender_albedo_gain),
+                                ethnicity_albedo_gain=rows(f.ethnicity_albedo_gain))
     regions = {}
     for name, idx in model.regions.items():
         moved = new[np.asarray(idx, np.int64)]

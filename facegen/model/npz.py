@@ -23,7 +23,7 @@ _ARRAYS = ("mean_shape", "shape_basis", "shape_sd", "mean_albedo", "texture_basi
            "triangles", "expression_basis")
 _OPTIONAL = ("texture_bands", "uvs", "landmarks")
 _FACTOR_ARRAYS = ("gender_shape", "gender_albedo", "ethnicity_shape", "ethnicity_albedo", "age_shape", "age_albedo")
-_FACTOR_OPTIONAL = ("age_albedo_gain",)
+_FACTOR_OPTIONAL = ("age_albedo_gain", "gender_albedo_gain", "ethnicity_albedo_gain")
 
 
 def _to_arrays(m: FaceModel) -> dict[str, np.ndarray]:

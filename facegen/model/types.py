@@ -45,6 +45,10 @@ class FactorModel:
             (``age_range[0]``), or None: what appears with age on every skin alike (wrinkles, pigment,
             fading brows). The albedo of identity, gender and ethnicity is multiplied by
             ``1 + (age - age_range[0]) * age_albedo_gain`` before ``age_albedo`` is added (``apply``).
+        gender_albedo_gain: (G, V, 3) factor on the identity's albedo of each gender level, or None
+            (1): what a level changes relative to each face's own albedo (a beard shadow darkens dark
+            and light skin by the same fraction).
+        ethnicity_albedo_gain: (E, V, 3) likewise for each ethnicity level (skin tone), or None.
     """
 
     genders: tuple[str, ...]
@@ -58,10 +62,12 @@ class FactorModel:
     age_shape: np.ndarray
     age_albedo: np.ndarray
     age_albedo_gain: np.ndarray | None = None
+    gender_albedo_gain: np.ndarray | None = None
+    ethnicity_albedo_gain: np.ndarray | None = None
 
     def offsets(self, gender: str, ethnicity: str, age: float) -> tuple[np.ndarray, np.ndarray]:
         """Shape (V, 3) mm and albedo (V, 3) offsets for one combination of factor values: the additive
-        part of the factors (``apply`` adds the relative ``age_albedo_gain`` too)."""
+        part of the factors (``apply`` adds the relative gains too)."""
         g = _level(gender, self.genders, "gender")
         e = _level(ethnicity, self.ethnicities, "ethnicity")
         da = self._age(age) - self.age_reference
@@ -81,20 +87,32 @@ class FactorModel:
             return None
         return 1.0 + (self._age(age) - self.age_range[0]) * self.age_albedo_gain
 
+    def group_gain(self, gender: str, ethnicity: str) -> np.ndarray | None:
+        """(V, 3) ``gender_albedo_gain[g] * ethnicity_albedo_gain[e]`` (a missing one counts as 1), or
+        None when the model has neither."""
+        g = _level(gender, self.genders, "gender")
+        e = _level(ethnicity, self.ethnicities, "ethnicity")
+        out = None
+        for gains, k in ((self.gender_albedo_gain, g), (self.ethnicity_albedo_gain, e)):
+            if gains is not None:
+                out = gains[k] if out is None else out * gains[k]
+        return out
+
     def apply(self, vertices: np.ndarray, albedo: np.ndarray, gender: str, ethnicity: str,
               age: float) -> tuple[np.ndarray, np.ndarray]:
         """(vertices, albedo) of a face with these factor values, from its identity's ``vertices``
         (V, 3) mm and ``albedo`` (V, 3) (unclipped)::
 
             vertices + gender_shape[g] + ethnicity_shape[e] + da * age_shape
-            (albedo + gender_albedo[g] + ethnicity_albedo[e]) * gain(age) + da * age_albedo
+            (albedo * group_gain + gender_albedo[g] + ethnicity_albedo[e]) * gain(age) + da * age_albedo
 
-        with da = age - age_reference and ``gain`` 1 for a model without ``age_albedo_gain``.
+        with da = age - age_reference, and ``group_gain`` and ``gain`` 1 where the model has no gains.
         """
         g = _level(gender, self.genders, "gender")
         e = _level(ethnicity, self.ethnicities, "ethnicity")
         da = self._age(age) - self.age_reference
-        alb = albedo + self.gender_albedo[g] + self.ethnicity_albedo[e]
+        group = self.group_gain(gender, ethnicity)
+        alb = (albedo if group is None else albedo * group) + self.gender_albedo[g] + self.ethnicity_albedo[e]
         gain = self.gain(age)
         if gain is not None:
             alb = alb * gain

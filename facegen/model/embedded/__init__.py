@@ -167,8 +167,8 @@ def build_model() -> FaceModel:
     skin_alb = _albedo.mean_albedo(v0, g.front, occlusion, down=down)
     mean_alb = _albedo.mean_albedo(v0, g.front, occlusion, hair=masks["hair"], down=down)
     weight = 0.3 + 0.7 * g.front
-    g_extra, g_alb, g_mean = _factors.gender_extras(g, v0, masks, mean_alb)
-    e_extra, e_alb = _factors.ethnic_extras(g, v0, masks, mean_alb)
+    sex = _factors.gender_extras(g, v0, masks, mean_alb)
+    e_extra, e_gain, e_alb = _factors.ethnic_extras(g, v0, masks, mean_alb)
     ages = _factors.age_fields(g, v0, masks, weight, mean_alb)
     random_fields = _modes.random_shape_fields(g, weight)
     cal = {**feats, **_modes.calibration_fields(g, v0)}
@@ -197,9 +197,10 @@ def build_model() -> FaceModel:
     shape_fields = _identity_fields(mean_shape, fn, feats, targeted, sd_norm, random_fields)
 
     # 2. gender: male - female difference of the mean measures with the published differences
-    D = _solve_targeted(_expected_measures(pts, MEASURES, shape_fields), mean_shape, targeted, mal - fem, g_extra)
+    D = _solve_targeted(_expected_measures(pts, MEASURES, shape_fields), mean_shape, targeted, mal - fem, sex.shape)
     gender_shape = np.stack([-0.5 * D, 0.5 * D])
-    gender_albedo = np.stack([-0.5 * g_alb, 0.5 * g_alb])
+    gender_albedo = np.stack([-0.5 * sex.albedo, 0.5 * sex.albedo])
+    gender_gain = np.stack([1.0 - 0.5 * sex.relative, 1.0 + 0.5 * sex.relative])
 
     # 3. ethnicity: published measure differences from european plus extra features, centred
     ethnicity_shape = _ethnicity_shape(mean_shape + to_norm_age * age_shape, pts, cal, e_extra, shape_fields)
@@ -218,7 +219,7 @@ def build_model() -> FaceModel:
     # the mean albedo is that of the reference age (grey hair, absent at 20, has its value there) and
     # of the sex average (``gender_extras``); added after the texture modes, which are sized to the
     # albedo before
-    mean_alb = np.clip(mean_alb + ages.mean_albedo + g_mean, 0.0, 1.0)
+    mean_alb = np.clip(mean_alb + ages.mean_albedo + sex.mean_albedo, 0.0, 1.0)
 
     # 7. expressions, landmarks, regions
     au = _expr.action_units(g, v0, upper)
@@ -235,8 +236,8 @@ def build_model() -> FaceModel:
     def rigid(field):
         return np.concatenate([field, field[..., anchor, :]], axis=-2)
 
-    def plain(field, rows=None):
-        extra = np.zeros(field.shape[:-2] + (nt, 3)) if rows is None else rows
+    def plain(field, rows=None, fill=0.0):
+        extra = np.full(field.shape[:-2] + (nt, 3), fill) if rows is None else rows
         return np.concatenate([field, extra], axis=-2)
 
     mean_shape = plain(mean_shape, np.concatenate([p.vertices for p in parts]))
@@ -245,6 +246,8 @@ def build_model() -> FaceModel:
     au = plain(au, np.concatenate([p.expressions for p in parts], axis=1))
     mean_alb, tex_basis = plain(mean_alb, np.concatenate([p.albedo for p in parts])), plain(tex_basis)
     gender_albedo, e_alb = plain(gender_albedo), plain(e_alb)
+    # the parts (teeth, catchlights) keep their colour whatever the group
+    gender_gain, e_gain = plain(gender_gain, fill=1.0), plain(e_gain, fill=1.0)
     age_albedo, age_gain = plain(ages.albedo), plain(ages.gain)
     uvs = np.concatenate([g.uvs, g.uvs[anchor]])
     tri_parts, at = [g.triangles], n_grid
@@ -260,6 +263,7 @@ def build_model() -> FaceModel:
         ethnicities=_factors.ETHNICITIES, ethnicity_shape=f32(ethnicity_shape), ethnicity_albedo=f32(e_alb),
         age_reference=_factors.AGE_REFERENCE, age_range=_factors.AGE_RANGE,
         age_shape=f32(age_shape), age_albedo=f32(age_albedo), age_albedo_gain=f32(age_gain),
+        gender_albedo_gain=f32(gender_gain), ethnicity_albedo_gain=f32(e_gain),
     )
     return FaceModel(
         name="embedded", version=GENERATOR_VERSION,

@@ -153,10 +153,20 @@ def _xyz(dx, dy, dz):
     return np.stack([dx, dy, dz], -1)
 
 
-def gender_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray],
-                  mean_alb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Male-minus-female shape (V, 3) mm outside the five measures and albedo difference (V, 3), and
-    what the (sex-averaged) mean albedo gains (V, 3)."""
+class GenderFields(NamedTuple):
+    """What ``gender_extras`` returns (male minus female): ``shape`` (V, 3) mm outside the five
+    measures, the ``relative`` albedo difference (V, 3) (of each face's own albedo: skin, brows, beard,
+    lips, lashes) and the additive one (V, 3) (receding temples trade hair for skin); and what the
+    sex-averaged mean albedo gains (V, 3)."""
+
+    shape: np.ndarray
+    relative: np.ndarray
+    albedo: np.ndarray
+    mean_albedo: np.ndarray
+
+
+def gender_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray], mean_alb: np.ndarray) -> GenderFields:
+    """The male-minus-female differences of the model beyond the five calibrated measures."""
     x, y = v[:, 0], v[:, 1]
     ax, fr = np.abs(x), g.front
     z0 = np.zeros_like(x)
@@ -184,10 +194,10 @@ def gender_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray],
            + LASH_CONTRAST * np.clip(masks["lash"], 0.0, 1.0)[:, None]
            - BEARD / (1.0 - 0.5 * BEARD) * masks["beard"][:, None] * (1.0 - masks["hair"][:, None])
            + 0.15 * masks["lips"][:, None] * np.array([-0.1, 1.0, 0.8]))   # paler lips in men
-    alb = rel * mean_alb + 0.5 * recede[:, None] * (SKIN - HAIR)[None, :]
+    add = 0.5 * recede[:, None] * (SKIN - HAIR)[None, :] * np.ones((1, 3))
     # women's lash lines darker, men's as they were: the sex-averaged mean face darkens by half
     mean_delta = -0.5 * LASH_CONTRAST * np.clip(masks["lash"], 0.0, 1.0)[:, None] * mean_alb
-    return shape, alb, mean_delta
+    return GenderFields(shape=shape, relative=rel, albedo=add, mean_albedo=mean_delta)
 
 
 class AgeFields(NamedTuple):
@@ -278,11 +288,14 @@ def age_fields(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray], weight: np.
 
 
 def ethnic_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray],
-                  mean_alb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per level (E, V, 3): shape beyond the measures (mm) and albedo offsets, both centred over levels.
+                  mean_alb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per level (E, V, 3): shape beyond the measures (mm), albedo gains and additive albedo offsets;
+    shapes and offsets centred over levels, gains averaging 1.
 
-    Albedo offsets scale the mean albedo of skin, brows and lips by the level's skin tone relative to
-    ``albedo.SKIN`` (so brows and lips darken with the skin); eye whites, irises and the mouth band stay.
+    The gains scale the albedo of skin, brows and lips, the identity's own included, by the level's
+    skin tone relative to ``albedo.SKIN`` (so brows and lips darken with the skin, and skin detail
+    keeps its relative contrast); eye whites, irises and the mouth band stay. The offsets set the
+    level's hair colour.
 
     East Asian eyes (``EAST_ASIAN_EYES``): a lower palpebral fissure with a steeper canthal tilt, a
     fuller upper lid and, for about half of East Asians, no visible upper-lid crease (the monolid:
@@ -302,23 +315,24 @@ def ethnic_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray],
         "south_asian": (1.0, 0.5, -0.5, 0.5),
     }
     skin = np.clip(1.0 - masks["eye"] - masks["band"] - masks["nostril"], 0.0, 1.0) * (1.0 - masks["hair"])
-    shapes, albs = [], []
+    shapes, gains, albs = [], [], []
     opening, tilt, lid, crease = EAST_ASIAN_EYES
     around = gauss2(ax, y, EYE_X, EYE_Y, 12.0, 7.0) * fr
     for e in ETHNICITIES:
         br, lp, ey, tp = spec[e]
         s = np.zeros_like(v)
         s[:, 2] = br * bridge + lp * lips + ey * eyes + tp * tip
-        alb = (skin[:, None] * mean_alb * (SKIN_TONES[e] / SKIN - 1.0)[None, :]
-               + masks["hair"][:, None] * (HAIR_TONES[e] - HAIR)[None, :])
+        gain = 1.0 + skin[:, None] * (SKIN_TONES[e] / SKIN - 1.0)[None, :]
+        alb = masks["hair"][:, None] * (HAIR_TONES[e] - HAIR)[None, :]
         if e == "east_asian":
             # lids closer (``opening`` mm at the lid margins, 6 mm from the fissure's centre line),
             # outer canthi up (``tilt`` mm at 15 mm from the eye's centre), a fuller upper lid
             s[:, 1] += opening / 6.0 * (y - (EYE_Y + 0.8)) * around
             s[:, 1] += tilt / 15.0 * (ax - EYE_X) * gauss2(ax, y, EYE_X, EYE_Y, 13.0, 6.0) * fr
             s[:, 2] += lid * gauss2(ax, y, EYE_X, EYE_Y + 7.0, 10.0, 3.0) * fr
-            alb = alb + crease * masks["crease"][:, None] * mean_alb * (1.0 / CREASE - 1.0)[None, :]
+            gain = gain * (1.0 + crease * masks["crease"][:, None] * (1.0 / CREASE - 1.0)[None, :])
         shapes.append(s)
+        gains.append(gain)
         albs.append(alb)
-    shapes, albs = np.stack(shapes), np.stack(albs)
-    return shapes - shapes.mean(0), albs - albs.mean(0)
+    shapes, gains, albs = np.stack(shapes), np.stack(gains), np.stack(albs)
+    return shapes - shapes.mean(0), gains / gains.mean(0), albs - albs.mean(0)
