@@ -28,6 +28,13 @@ def test_info_json(model_path):
     assert r.exit_code == 0
     info = json.loads(r.output)
     assert info["vertices"] == 362 and info["shape_modes"] == 6 and info["ethnicities"] == ["a", "b", "c"]
+    assert info["albedo_gains"] == []                       # a purely additive factor model
+
+
+def test_info_lists_the_embedded_models_albedo_gains():
+    r = CliRunner().invoke(main, ["model", "info", "embedded", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["albedo_gains"] == ["gender", "ethnicity", "age"]
 
 
 @pytest.mark.parametrize("ext", ["obj", "ply"])

@@ -27,6 +27,8 @@ def summarize(m: FaceModel) -> dict:
     }
     if m.factors is not None:
         f = m.factors
-        info.update(genders=list(f.genders), ethnicities=list(f.ethnicities), age_range=list(f.age_range))
+        info.update(genders=list(f.genders), ethnicities=list(f.ethnicities), age_range=list(f.age_range),
+                    albedo_gains=[k for k in ("gender", "ethnicity", "age")          # relative factor albedo
+                                  if getattr(f, f"{k}_albedo_gain") is not None])
     info["provenance"] = m.provenance
     return info
