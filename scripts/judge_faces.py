@@ -302,8 +302,8 @@ def sensitivity(model: str, size: int, nets, n_random: int = 8, seed: int = 0) -
     european at the reference age when the model has factors) to the same face with one thing
     changed: the light (30 deg up / to the side), the pose (15 deg yaw), gender, each ethnicity,
     age (the youngest against the oldest age of the model, as the distance between the two, not
-    from the mean face), and random identities drawn from the shape modes only, the texture modes only, and both (mean
-    over ``n_random`` draws). Identity has to move the embedding further than light and pose do,
+    from the mean face), and random identities drawn from the shape modes only, the texture modes
+    only, and both (mean over ``n_random`` draws). Identity has to move the embedding further than light and pose do,
     and about 0.6 (dlib's same-person threshold) to make another person."""
     from facegen.model import load_model
 

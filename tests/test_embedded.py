@@ -250,7 +250,7 @@ def test_brows_and_eyes_differ_between_women_and_men(m):
     # Russell 2009); factors.BROW_EDGE, BROW_DROP, LASH_CONTRAST. Measured on the painted masks of
     # the mean grid, which move with the vertices.
     from facegen.model.embedded import factors as fa
-    from facegen.model.embedded.albedo import paint_masks
+    from facegen.model.embedded.albedo import brow_line, paint_masks
     from facegen.model.embedded.geometry import build_grid
 
     g = build_grid()
@@ -260,8 +260,6 @@ def test_brows_and_eyes_differ_between_women_and_men(m):
     lum = lambda a: a[: g.vertices.shape[0]] @ np.array([0.2126, 0.7152, 0.0722])  # noqa: E731
     brow, lash = masks["brow"] > 0.9, masks["lash"] > 0.9
     x, y = g.vertices[:, 0], g.vertices[:, 1]
-    from facegen.model.embedded.albedo import brow_line
-
     by, bth, bu = brow_line(np.abs(x))
     rim = (np.abs(np.abs(y - by) - (bth + 1.6)) < 0.8) & (np.abs(bu) < 0.8) & (g.front > 0.9)
     assert rim.sum() > 10

@@ -103,9 +103,9 @@ def test_the_age_gain_scales_the_albedo_of_identity_and_group_from_the_youngest_
         ds, dalb = f.offsets(ident.gender, ident.ethnicity, age)
         np.testing.assert_allclose(a0, m.albedo(ident.texture) + dalb, rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(v0, m.shape(ident.shape) + ds, rtol=1e-6, atol=1e-5)
-    assert f.gain(50.0) is None and np.allclose(g.factors.gain(lo), 1.0)
+    assert f.age_gain(50.0) is None and np.allclose(g.factors.age_gain(lo), 1.0)
     with pytest.raises(ValueError, match="outside this model's range"):
-        g.factors.gain(hi + 1.0)
+        g.factors.age_gain(hi + 1.0)
 
 
 def test_group_gains_scale_the_identity_albedo_before_the_additive_offsets():

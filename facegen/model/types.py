@@ -68,9 +68,7 @@ class FactorModel:
     def offsets(self, gender: str, ethnicity: str, age: float) -> tuple[np.ndarray, np.ndarray]:
         """Shape (V, 3) mm and albedo (V, 3) offsets for one combination of factor values: the additive
         part of the factors (``apply`` adds the relative gains too)."""
-        g = _level(gender, self.genders, "gender")
-        e = _level(ethnicity, self.ethnicities, "ethnicity")
-        da = self._age(age) - self.age_reference
+        g, e, da = self._levels(gender, ethnicity, age)
         shape = self.gender_shape[g] + self.ethnicity_shape[e] + da * self.age_shape
         albedo = self.gender_albedo[g] + self.ethnicity_albedo[e] + da * self.age_albedo
         return shape, albedo
@@ -81,7 +79,12 @@ class FactorModel:
             raise ValueError(f"age={age!r} is outside this model's range [{lo}, {hi}] years")
         return float(age)
 
-    def gain(self, age: float) -> np.ndarray | None:
+    def _levels(self, gender: str, ethnicity: str, age: float) -> tuple[int, int, float]:
+        """(gender index, ethnicity index, age - age_reference), each checked."""
+        return (_level(gender, self.genders, "gender"), _level(ethnicity, self.ethnicities, "ethnicity"),
+                self._age(age) - self.age_reference)
+
+    def age_gain(self, age: float) -> np.ndarray | None:
         """(V, 3) albedo gain ``1 + (age - age_range[0]) * age_albedo_gain`` at ``age``, or None."""
         if self.age_albedo_gain is None:
             return None
@@ -104,16 +107,14 @@ class FactorModel:
         (V, 3) mm and ``albedo`` (V, 3) (unclipped)::
 
             vertices + gender_shape[g] + ethnicity_shape[e] + da * age_shape
-            (albedo * group_gain + gender_albedo[g] + ethnicity_albedo[e]) * gain(age) + da * age_albedo
+            (albedo * group_gain + gender_albedo[g] + ethnicity_albedo[e]) * age_gain(age) + da * age_albedo
 
-        with da = age - age_reference, and ``group_gain`` and ``gain`` 1 where the model has no gains.
+        with da = age - age_reference, and either gain 1 where the model has none.
         """
-        g = _level(gender, self.genders, "gender")
-        e = _level(ethnicity, self.ethnicities, "ethnicity")
-        da = self._age(age) - self.age_reference
+        g, e, da = self._levels(gender, ethnicity, age)
         group = self.group_gain(gender, ethnicity)
         alb = (albedo if group is None else albedo * group) + self.gender_albedo[g] + self.ethnicity_albedo[e]
-        gain = self.gain(age)
+        gain = self.age_gain(age)
         if gain is not None:
             alb = alb * gain
         return (vertices + self.gender_shape[g] + self.ethnicity_shape[e] + da * self.age_shape,

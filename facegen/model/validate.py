@@ -74,9 +74,8 @@ def check_model(m, source: str) -> None:
     f = m.factors
     if f is not None:
         for name, levels in (("gender", f.genders), ("ethnicity", f.ethnicities)):
-            for part in ("shape", "albedo", "albedo_gain"):
-                if getattr(f, f"{name}_{part}") is None and part == "albedo_gain":
-                    continue
+            parts = ("shape", "albedo") + (("albedo_gain",) if getattr(f, f"{name}_albedo_gain") is not None else ())
+            for part in parts:
                 a = _arr(source, f"{name}_{part}", getattr(f, f"{name}_{part}"), 3, (V, 3))
                 if a.shape[0] != len(levels):
                     _fail(source, f"{name}_{part} has {a.shape[0]} levels but {len(levels)} names")

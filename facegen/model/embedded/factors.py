@@ -9,14 +9,18 @@ chin in men, fuller lips in women; in albedo darker brows and a beard-shadow reg
 lips and lighter skin in women (Jablonski & Chaplin 2000, *J. Hum. Evol.* 39:57).
 
 Age: per year above 45 (valid 20 to 70): jowls, malar fat and brows descend, the nasolabial and
-marionette folds deepen, temples, tear troughs and lips hollow, lower-lid bags grow (``age_fields``), plus a solved part that gives the measures of ``age_targets``
-their rates: the documented rates of ``anthropometry.AGE_CHANGES`` (a longer nose, n-prn, and a
+marionette folds deepen, temples, tear troughs and lips hollow, lower-lid bags grow
+(``age_fields``), plus a solved part that gives the measures of ``age_targets`` their rates: the documented rates of ``anthropometry.AGE_CHANGES`` (a longer nose, n-prn, and a
 longer upper lip, sn-sto), and for the changes documented only in direction (a thinner upper
 vermilion, a wider mouth and nose, a longer and more protrusive nose) magnitudes of this model's
-choosing; the other measures are held. Paler lips and brows and grey hair appear from 20 and grow
-to 70; skin slightly darker and less saturated.
+choosing; the other measures are held. Wrinkles, pigment blotches, paler lips and brows and grey
+hair appear from 20 and grow to 70; skin turns slightly darker and less saturated.
 
-Ethnicity (african, east_asian, european, south_asian): skin colour offsets, and shape offsets
+Albedo: what gender, ethnicity and age do to skin, brows, lips and lashes is a gain on each face's
+own albedo (``FactorModel.*_albedo_gain``), so dark and light skin change by the same fraction;
+additive offsets remain for hair colour, the temples and greying.
+
+Ethnicity (african, east_asian, european, south_asian): skin colour gains, and shape offsets
 given as anthropometric differences from ``european`` (``ethnic_targets``: the published
 differences of ``anthropometry.ETHNIC_DIFFERENCES`` where they give a number, this model's choices
 elsewhere, within any documented direction) plus nose-bridge height, lip fullness and eye depth.
@@ -194,7 +198,7 @@ def gender_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray], mean_alb
            + LASH_CONTRAST * np.clip(masks["lash"], 0.0, 1.0)[:, None]
            - BEARD / (1.0 - 0.5 * BEARD) * masks["beard"][:, None] * (1.0 - masks["hair"][:, None])
            + 0.15 * masks["lips"][:, None] * np.array([-0.1, 1.0, 0.8]))   # paler lips in men
-    add = 0.5 * recede[:, None] * (SKIN - HAIR)[None, :] * np.ones((1, 3))
+    add = 0.5 * recede[:, None] * (SKIN - HAIR)[None, :]
     # women's lash lines darker, men's as they were: the sex-averaged mean face darkens by half
     mean_delta = -0.5 * LASH_CONTRAST * np.clip(masks["lash"], 0.0, 1.0)[:, None] * mean_alb
     return GenderFields(shape=shape, relative=rel, albedo=add, mean_albedo=mean_delta)
