@@ -13,8 +13,13 @@ name) is the gallery and up to ``--per-identity`` of the next ones are the probe
 HOG's on the probes; as for renders, a probe with no detection is embedded from its central box.
 NME and the label readouts need records, so photographs have none.
 
+With ``--group-photos`` the folder holds photographs of several unknown people each: the faces of one
+photograph are different people, and their distances are the reference for how far apart dlib puts
+strangers in photographs (``strangers``).
+
     pip install dlib-bin face-recognition-models
     python scripts/judge_photos.py path/to/lfw --identities 100 --per-identity 8 --seed 15 16 17
+    python scripts/judge_photos.py path/to/group-photos --group-photos
 """
 from __future__ import annotations
 
@@ -109,6 +114,41 @@ def judge_photos(root: Path, n: int, per: int, seed: int,
     }
 
 
+def group_photos(root: Path) -> list[Path]:
+    """The images under ``root`` (any depth), sorted."""
+    root = Path(root)
+    if not root.is_dir():
+        raise PhotoFolderError(f"{root}: no such folder; give a folder of group photographs")
+    out = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    if not out:
+        raise PhotoFolderError(f"{root}: no images ({', '.join(SUFFIXES)})")
+    return out
+
+
+def strangers(paths: list[Path], faces: Callable[[np.ndarray], list[np.ndarray]]) -> dict:
+    """Distances between different people in photographs: the faces found in one photograph are
+    different people, so every pair within a photograph is a pair of strangers. ``faces(image)``
+    returns the embeddings of the faces in it. Reports the number of faces and pairs, the mean and
+    smallest distance, and the share of pairs >= 0.6 (told apart)."""
+    d, n_faces = [], 0
+    for p in paths:
+        e = faces(_read(p))
+        n_faces += len(e)
+        for i in range(len(e)):
+            for j in range(i + 1, len(e)):
+                d.append(float(np.linalg.norm(e[i] - e[j])))
+    if not d:
+        raise PhotoFolderError(f"no photograph with two or more faces found among {len(paths)} image(s)")
+    d = np.array(d)
+    return {"photographs": len(paths), "faces": n_faces, "pairs": int(d.size), "mean": float(d.mean()),
+            "min": float(d.min()), "over_threshold": float(np.mean(d >= judge_faces.THRESHOLD))}
+
+
+def _dlib_faces(nets):
+    dlib, det, sp, rec = nets
+    return lambda img: [np.array(rec.compute_face_descriptor(img, sp(img, b)), np.float64) for b in det(img, 1)]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
@@ -119,7 +159,21 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, nargs="+", default=[15],
                     help="seed of the draw of people (default 15); several seeds judge several populations")
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--group-photos", action="store_true",
+                    help="the folder holds group photographs of unknown people instead: report the distances "
+                         "between the faces of each photograph (different people), see strangers()")
     a = ap.parse_args(argv)
+    if a.group_photos:
+        try:
+            paths = group_photos(a.folder)
+        except PhotoFolderError as e:
+            ap.error(str(e))
+        r = strangers(paths, _dlib_faces(judge_faces._dlib()))
+        print(f"different people in {r['photographs']} photographs of {a.folder}: {r['faces']} faces, {r['pairs']} "
+              f"pairs, distance mean {r['mean']:.3f}, smallest {r['min']:.3f}, share >= 0.6 {r['over_threshold']:.2f}")
+        if a.json:
+            a.json.write_text(json.dumps(r, indent=2) + "\n")
+        return 0
     try:
         folders = people(a.folder)
         for seed in a.seed:                     # every draw is checked before any image is read

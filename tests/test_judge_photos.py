@@ -134,3 +134,32 @@ def test_identity_figures_follow_their_definitions():
     assert r["verification"]["same_accepted"] == 1.0      # 0.28 from their own gallery: accepted
     # person 1's probes are accepted as person 0 and person 0's as person 1: 2 * per false matches
     assert r["verification"]["different_rejected"] == pytest.approx(1 - 2 * per / (n * per * (n - 1)))
+
+
+def test_strangers_pairs_only_the_faces_of_one_photograph(tmp_path):
+    """Faces of one group photograph are different people; faces of two photographs may be the same
+    person, so they are never paired. Here a 'face' is a row of the image, embedded as its colour."""
+    rng = np.random.default_rng(2)
+    sizes = {"a/one.png": 3, "b/two.jpg": 1, "three.png": 2}
+    for name, k in sizes.items():
+        _save(tmp_path / name, rng.integers(0, 255, (k, 4, 3), dtype=np.uint8).repeat(4, 1))
+    (tmp_path / "readme.txt").write_text("no image")
+    paths = jp.group_photos(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == ["a/one.png", "b/two.jpg", "three.png"]
+
+    def rows(img):
+        return [img[i].mean(0) / 255.0 for i in range(img.shape[0])]
+
+    r = jp.strangers(paths, rows)
+    assert (r["photographs"], r["faces"], r["pairs"]) == (3, 6, 3 + 0 + 1)
+    d = []
+    for p in (paths[0], paths[2]):
+        e = rows(np.asarray(Image.open(p).convert("RGB")))
+        d += [np.linalg.norm(e[i] - e[j]) for i in range(len(e)) for j in range(i + 1, len(e))]
+    assert r["mean"] == pytest.approx(np.mean(d)) and r["min"] == pytest.approx(min(d))
+    assert r["over_threshold"] == pytest.approx(np.mean(np.array(d) >= 0.6))
+    with pytest.raises(jp.PhotoFolderError, match="no photograph with two or more faces"):
+        jp.strangers(paths[1:2], rows)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(jp.PhotoFolderError, match="no images"):
+        jp.group_photos(tmp_path / "empty")
