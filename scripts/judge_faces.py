@@ -113,10 +113,37 @@ def render(raw: dict):
             yield json.loads(item["json"]), np.asarray(Image.open(io.BytesIO(item["png"])).convert("RGB"))
 
 
-def look(nets, img: np.ndarray):
+#: what of the image the embedding sees (``--region``): all of dlib's aligned crop; the face alone
+#: (inside the jaw contour and up to a forehead line a quarter of the brow-chin height above the
+#: brows), hair, ears, neck and background made grey; the inner face (jaw contour and brows)
+REGIONS = ("full", "face", "inner")
+
+
+def region_mask(pts: np.ndarray, hw: tuple[int, int], region: str) -> np.ndarray | None:
+    """(H, W) bool mask of ``region`` of ``REGIONS`` from the 68 iBUG points ``pts`` (68, 2) x, y of an
+    image of size ``hw``; None for "full". The polygon is the jaw contour (points 0-16) closed by
+    the brows (17-26), for "face" moved up by a quarter of the distance from the chin (8) to the
+    brows' mean, along that direction (so a rolled head keeps its forehead)."""
+    if region not in REGIONS:
+        raise ValueError(f"region {region!r}: allowed {', '.join(REGIONS)}")
+    if region == "full":
+        return None
+    from PIL import Image, ImageDraw
+
+    brows = pts[17:27].copy()
+    if region == "face":
+        brows += 0.25 * (brows.mean(0) - pts[8])
+    poly = np.concatenate([pts[:17], brows[::-1]])
+    m = Image.new("L", (hw[1], hw[0]), 0)
+    ImageDraw.Draw(m).polygon([tuple(map(float, p)) for p in poly], fill=255)
+    return np.asarray(m) > 127
+
+
+def look(nets, img: np.ndarray, region: str = "full"):
     """(detected, 68x2 landmarks or None, 128-d embedding or None) of one image. The embedding is
     computed on the detected face; with no detection, on the whole image's central box (so
-    identification is scored on every probe, as a face network behind any detector would)."""
+    identification is scored on every probe, as a face network behind any detector would).
+    ``region`` of ``REGIONS``: what the embedding sees (the rest grey, ``region_mask``)."""
     dlib, det, sp, rec = nets
     boxes = det(img, 1)
     found = len(boxes) > 0
@@ -127,6 +154,9 @@ def look(nets, img: np.ndarray):
         box = dlib.rectangle(int(0.2 * w), int(0.2 * h), int(0.8 * w), int(0.8 * h))
     shape = sp(img, box)
     pts = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
+    keep = region_mask(pts, img.shape[:2], region)
+    if keep is not None:
+        img = np.where(keep[..., None], img, np.uint8(128))
     emb = np.array(rec.compute_face_descriptor(img, shape), np.float64)
     return found, (pts if found else None), emb
 
@@ -233,7 +263,8 @@ def identity_figures(g_emb: np.ndarray, p_emb: np.ndarray, pid: np.ndarray, gall
     }
 
 
-def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: str = "face") -> dict:
+def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: str = "face",
+          region: str = "full") -> dict:
     from facegen.model import load_model
 
     m = load_model(model)
@@ -246,8 +277,8 @@ def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: st
     t_render = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    g_emb = np.stack([look(nets, img)[2] for _, img in gallery])
-    looked = [look(nets, img) for _, img in probes]
+    g_emb = np.stack([look(nets, img, region)[2] for _, img in gallery])
+    looked = [look(nets, img, region) for _, img in probes]
     t_judge = time.perf_counter() - t0
     recs = [r for r, _ in probes]
     found = np.array([f for f, _, _ in looked])
@@ -274,7 +305,7 @@ def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: st
 
     return {
         "model": model, "identities": n, "per_identity": per, "image_size": size, "seed": seed, "exposure": exposure,
-        "detection": detection,
+        "region": region, "detection": detection,
         "nme": float(np.mean(nme)) if nme else float("nan"),
         "nme_jaw": float(np.mean(nme_jaw)) if nme_jaw else float("nan"),
         **identity_figures(g_emb, p_emb, pid, [r for r, _ in gallery]),
@@ -409,7 +440,7 @@ def _meets(v: float, op: str, want: float) -> bool:
 
 def report(r: dict) -> str:
     lines = [f"model {r['model']}: {r['identities']} identities x {r['per_identity']} probes at {r['image_size']} px, "
-             f"exposure {r.get('exposure', 'fixed')} "
+             f"exposure {r.get('exposure', 'fixed')}, region {r.get('region', 'full')} "
              f"(render {r['seconds']['render']} s, dlib {r['seconds']['dlib']} s)"]
     for name, get, op, want in TARGETS:
         v = get(r)
@@ -491,6 +522,10 @@ def main(argv=None) -> int:
     ap.add_argument("--exposure", choices=("face", "fixed"), default="face",
                     help="render.exposure of the designs: 'face' exposes each image for its face, as a "
                          "photograph is (default); 'fixed' renders every face under the same light")
+    ap.add_argument("--region", choices=REGIONS, default="full",
+                    help="what the embedding sees: 'full' dlib's aligned crop (default); 'face' the face alone, "
+                         "hair, ears, neck and background grey; 'inner' the jaw contour and brows. Detection and "
+                         "landmarks are unchanged")
     ap.add_argument("--regions", action="store_true",
                     help="also measure which face parts carry identity for the network (region_shares: "
                          "one part of person B put on person A, against all of B; 8 pairs)")
@@ -506,7 +541,7 @@ def main(argv=None) -> int:
         regions = region_shares(model, a.size, nets) if a.regions else None
         per_seed = []
         for j, seed in enumerate(a.seed):
-            r = judge(model, a.identities, a.per_identity, a.size, seed, nets, a.exposure)
+            r = judge(model, a.identities, a.per_identity, a.size, seed, nets, a.exposure, a.region)
             r["sensitivity"] = sens
             if regions is not None:
                 r["regions"] = regions

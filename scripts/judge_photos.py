@@ -144,9 +144,20 @@ def strangers(paths: list[Path], faces: Callable[[np.ndarray], list[np.ndarray]]
             "min": float(d.min()), "over_threshold": float(np.mean(d >= judge_faces.THRESHOLD))}
 
 
-def _dlib_faces(nets):
+def _dlib_faces(nets, region: str = "full"):
+    """faces(image) -> the embeddings of every face HOG finds, each seeing ``region``."""
     dlib, det, sp, rec = nets
-    return lambda img: [np.array(rec.compute_face_descriptor(img, sp(img, b)), np.float64) for b in det(img, 1)]
+
+    def faces(img):
+        out = []
+        for box in det(img, 1):
+            shape = sp(img, box)
+            keep = judge_faces.region_mask(np.array([[p.x, p.y] for p in shape.parts()], np.float64),
+                                           img.shape[:2], region)
+            seen = img if keep is None else np.where(keep[..., None], img, np.uint8(128))
+            out.append(np.array(rec.compute_face_descriptor(seen, shape), np.float64))
+        return out
+    return faces
 
 
 def main(argv=None) -> int:
@@ -159,6 +170,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, nargs="+", default=[15],
                     help="seed of the draw of people (default 15); several seeds judge several populations")
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--region", choices=judge_faces.REGIONS, default="full",
+                    help="what the embedding sees, as judge_faces.py --region (default full)")
     ap.add_argument("--group-photos", action="store_true",
                     help="the folder holds group photographs of unknown people instead: report the distances "
                          "between the faces of each photograph (different people), see strangers()")
@@ -168,9 +181,11 @@ def main(argv=None) -> int:
             paths = group_photos(a.folder)
         except PhotoFolderError as e:
             ap.error(str(e))
-        r = strangers(paths, _dlib_faces(judge_faces._dlib()))
-        print(f"different people in {r['photographs']} photographs of {a.folder}: {r['faces']} faces, {r['pairs']} "
-              f"pairs, distance mean {r['mean']:.3f}, smallest {r['min']:.3f}, share >= 0.6 {r['over_threshold']:.2f}")
+        r = strangers(paths, _dlib_faces(judge_faces._dlib(), a.region))
+        r["region"] = a.region
+        print(f"different people in {r['photographs']} photographs of {a.folder} (region {a.region}): "
+              f"{r['faces']} faces, {r['pairs']} pairs, distance mean {r['mean']:.3f}, smallest {r['min']:.3f}, "
+              f"share >= 0.6 {r['over_threshold']:.2f}")
         if a.json:
             a.json.write_text(json.dumps(r, indent=2) + "\n")
         return 0
@@ -183,7 +198,8 @@ def main(argv=None) -> int:
     nets = judge_faces._dlib()
     results = []
     for seed in a.seed:
-        r = judge_photos(a.folder, a.identities, a.per_identity, seed, lambda img: judge_faces.look(nets, img))
+        r = judge_photos(a.folder, a.identities, a.per_identity, seed, lambda img: judge_faces.look(nets, img, a.region))
+        r["region"] = a.region
         print(judge_faces.report(r), flush=True)
         results.append(r)
     out = results[0]

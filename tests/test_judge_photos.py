@@ -163,3 +163,24 @@ def test_strangers_pairs_only_the_faces_of_one_photograph(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(jp.PhotoFolderError, match="no images"):
         jp.group_photos(tmp_path / "empty")
+
+
+def test_region_masks_keep_the_face_and_grey_out_the_rest(embedded):
+    """On a render's own 68 landmarks: the inner face lies inside the face, which lies inside the
+    image; both hold the eyes, nose and mouth, the face reaches above the brows, and neither holds
+    the image's corners (background, hair)."""
+    gal, _ = jf.designs("embedded", 1, 1, 128, 15, ["neutral"], embedded.factors.age_range)
+    rec, img = next(jf.render(gal))
+    pts = np.asarray(rec["landmarks_2d"], np.float64)[:, :2]
+    assert jf.region_mask(pts, img.shape[:2], "full") is None
+    face, inner = (jf.region_mask(pts, img.shape[:2], r) for r in ("face", "inner"))
+    assert face.shape == inner.shape == img.shape[:2]
+    assert not (inner & ~face).any() and face.sum() > 1.1 * inner.sum()
+    for k in (30, 36, 45, 48, 54, 57):                     # nose tip, eye corners, mouth
+        x, y = np.round(pts[k]).astype(int)
+        assert inner[y, x] and face[y, x], k
+    brow_top = int(np.floor(pts[17:27, 1].min()))
+    assert face[:brow_top - 2].any() and not inner[:brow_top - 2].any()
+    assert not face[[0, 0, -1, -1], [0, -1, 0, -1]].any()
+    with pytest.raises(ValueError, match="region 'hair': allowed full, face, inner"):
+        jf.region_mask(pts, img.shape[:2], "hair")
