@@ -161,6 +161,41 @@ def look(nets, img: np.ndarray, region: str = "full"):
     return found, (pts if found else None), emb
 
 
+#: scales (px of dlib's aligned 150 px crop, about 1.2 mm each on a face) of ``chip_contrast``
+CONTRAST_SCALES = (0.7, 1.5, 3.0, 6.0)
+
+
+def chip_contrast(nets, img: np.ndarray, shape) -> np.ndarray:
+    """Luminance contrast of the inner face at ``CONTRAST_SCALES``, in dlib's aligned 150 px crop
+    of the face ``shape`` (its 68 points): ``band_contrast`` of the linear luminance over the inner
+    face (``region_mask``, 6 px in from its edge), which does not depend on exposure."""
+    from scipy import ndimage
+
+    from facegen.render.colour import LUMA, decode_srgb
+
+    dlib, _, sp, _ = nets
+    chip = np.asarray(dlib.get_face_chip(img, shape, size=150, padding=0.25))
+    pts = np.array([[p.x, p.y] for p in sp(chip, dlib.rectangle(0, 0, 149, 149)).parts()], np.float64)
+    inner = ndimage.binary_erosion(region_mask(pts, chip.shape[:2], "inner"), iterations=6)
+    return band_contrast(decode_srgb(chip / 255.0) @ LUMA, inner)
+
+
+def band_contrast(y: np.ndarray, keep: np.ndarray, scales=CONTRAST_SCALES) -> np.ndarray:
+    """Per scale s (px): sqrt(mean over ``keep`` of ((G_s - G_2s) * y)^2) / mean over ``keep`` of y,
+    for a linear luminance image ``y`` (H, W) and a bool mask ``keep``; G_s a Gaussian of s.d. s."""
+    from scipy import ndimage
+
+    return np.array([np.sqrt(np.mean((ndimage.gaussian_filter(y, s) - ndimage.gaussian_filter(y, 2 * s))[keep] ** 2))
+                     / y[keep].mean() for s in scales])
+
+
+def face_contrasts(nets, img: np.ndarray) -> list[np.ndarray]:
+    """``chip_contrast`` of every face HOG finds in ``img``, the largest first."""
+    _, det, sp, _ = nets
+    boxes = sorted(det(img, 1), key=lambda r: -r.area())
+    return [chip_contrast(nets, img, sp(img, b)) for b in boxes]
+
+
 def _rate(mask: np.ndarray) -> float:
     return float(np.mean(mask)) if mask.size else float("nan")
 
@@ -280,6 +315,7 @@ def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: st
     g_emb = np.stack([look(nets, img, region)[2] for _, img in gallery])
     looked = [look(nets, img, region) for _, img in probes]
     t_judge = time.perf_counter() - t0
+    contrast = [c[0] for c in (face_contrasts(nets, img) for _, img in gallery) if c]
     recs = [r for r, _ in probes]
     found = np.array([f for f, _, _ in looked])
     p_emb = np.stack([e for _, _, e in looked])
@@ -309,6 +345,8 @@ def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: st
         "nme": float(np.mean(nme)) if nme else float("nan"),
         "nme_jaw": float(np.mean(nme_jaw)) if nme_jaw else float("nan"),
         **identity_figures(g_emb, p_emb, pid, [r for r, _ in gallery]),
+        "contrast": {"scales_px": list(CONTRAST_SCALES),
+                     "gallery_mean": np.mean(contrast, 0).tolist() if contrast else None},
         "labels": label_readout(np.concatenate([g_emb, p_emb]), [r for r, _ in gallery] + recs),
         "seconds": {"render": round(t_render, 1), "dlib": round(t_judge, 1)},
         "_images": [img for _, img in gallery[:12]] + [img for _, img in probes[:12]],
@@ -457,6 +495,9 @@ def report(r: dict) -> str:
     if d.get("gallery_pairs"):
         lines.append("  distance between people (share >= 0.6): " + "; ".join(
             f"{k} {v['mean']:.3f} ({v['over_threshold']:.2f})" for k, v in d["gallery_pairs"].items()))
+    if (r.get("contrast") or {}).get("gallery_mean"):
+        lines.append("  inner-face contrast at " + "/".join(f"{x:g}" for x in r["contrast"]["scales_px"]) + " px: "
+                     + ", ".join(f"{x:.3f}" for x in r["contrast"]["gallery_mean"]) + " (chip_contrast)")
     for key in ("gender", "ethnicity", "expression"):
         if key in r["detection"]:
             lines.append(f"  detection by {key}: " + ", ".join(f"{k} {v:.2f}" for k, v in r["detection"][key].items()))

@@ -181,11 +181,16 @@ def main(argv=None) -> int:
             paths = group_photos(a.folder)
         except PhotoFolderError as e:
             ap.error(str(e))
-        r = strangers(paths, _dlib_faces(judge_faces._dlib(), a.region))
+        nets = judge_faces._dlib()
+        r = strangers(paths, _dlib_faces(nets, a.region))
         r["region"] = a.region
+        contrast = [c for p in paths for c in judge_faces.face_contrasts(nets, _read(p))]
+        r["contrast"] = {"scales_px": list(judge_faces.CONTRAST_SCALES), "mean": np.mean(contrast, 0).tolist()}
         print(f"different people in {r['photographs']} photographs of {a.folder} (region {a.region}): "
               f"{r['faces']} faces, {r['pairs']} pairs, distance mean {r['mean']:.3f}, smallest {r['min']:.3f}, "
-              f"share >= 0.6 {r['over_threshold']:.2f}")
+              f"share >= 0.6 {r['over_threshold']:.2f}; inner-face contrast at "
+              + "/".join(f"{x:g}" for x in judge_faces.CONTRAST_SCALES) + " px: "
+              + ", ".join(f"{x:.3f}" for x in r["contrast"]["mean"]))
         if a.json:
             a.json.write_text(json.dumps(r, indent=2) + "\n")
         return 0

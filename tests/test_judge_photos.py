@@ -184,3 +184,20 @@ def test_region_masks_keep_the_face_and_grey_out_the_rest(embedded):
     assert not face[[0, 0, -1, -1], [0, -1, 0, -1]].any()
     with pytest.raises(ValueError, match="region 'hair': allowed full, face, inner"):
         jf.region_mask(pts, img.shape[:2], "hair")
+
+
+def test_band_contrast_peaks_at_the_scale_of_the_pattern_and_ignores_exposure():
+    yy, xx = np.mgrid[:150, :150]
+    keep = np.zeros((150, 150), bool)
+    keep[30:120, 30:120] = True
+    peaks = []
+    for wavelength in (6.0, 24.0):
+        y = 0.3 * (1.0 + 0.2 * np.sin(2 * np.pi * xx / wavelength))
+        c = jf.band_contrast(y, keep)
+        np.testing.assert_allclose(jf.band_contrast(2.5 * y, keep), c)      # exposure divides out
+        peaks.append(int(np.argmax(c)))
+    assert peaks[0] < peaks[1]                                       # finer pattern, finer scale
+    assert np.allclose(jf.band_contrast(np.full((150, 150), 0.4), keep), 0.0)
+    # contrast grows in proportion to the pattern's amplitude
+    y1, y2 = (0.3 * (1.0 + a * np.sin(2 * np.pi * xx / 12.0)) for a in (0.1, 0.2))
+    np.testing.assert_allclose(jf.band_contrast(y2, keep), 2 * jf.band_contrast(y1, keep), rtol=0.01)
