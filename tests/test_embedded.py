@@ -480,3 +480,29 @@ def test_the_eye_fissure_has_rows_enough_for_iris_and_pupil():
     # the upper-lid crease, about 4 mm above the lash line, falls on a row (a line between two rows
     # would be painted at half strength on both and blur away)
     assert masks["crease"][left].max() > 0.8
+
+
+def _hue_angle(linear_rgb: np.ndarray) -> np.ndarray:
+    """CIELAB hue angle h_ab = atan2(b*, a*) in degrees of linear sRGB colours (D65)."""
+    xyz = linear_rgb @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
+    xyz = xyz / np.array([0.9505, 1.0, 1.089])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(np.clip(xyz, 1e-12, None)), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.degrees(np.arctan2(200 * (f[:, 1] - f[:, 2]), 500 * (f[:, 0] - f[:, 1])))
+
+
+def test_random_identities_keep_a_skin_hue_on_every_skin(embedded):
+    """The identity texture fields vary the skin along the melanin, haemoglobin and luminance axes
+    with random signs; on every group they must leave the cheeks skin-coloured (between orange-red and
+    yellow: CIELAB hue angle 35-75 deg), not grey-blue or orange (twice the model's texture s.d. does
+    leave that range: african cheeks reach 20 deg, south asian 79)."""
+    m = embedded
+    cheeks = m.regions["cheeks"]
+    rng = np.random.default_rng(0)
+    for eth in m.factors.ethnicities:
+        hues = []
+        for _ in range(50):
+            _, alb = m.factors.apply(m.mean_shape, m.albedo(rng.standard_normal(m.n_texture)),
+                                     str(rng.choice(m.factors.genders)), eth, rng.uniform(20, 70))
+            hues.append(_hue_angle(np.clip(alb[cheeks].astype(np.float64), 0.0, 1.0)))
+        lo, hi = np.percentile(np.concatenate(hues), [0.5, 99.5])
+        assert 35.0 < lo and hi < 75.0, (eth, lo, hi)
