@@ -11,6 +11,7 @@ import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import orjson
@@ -31,6 +32,16 @@ __all__ = ["SCHEMA", "backend_info", "Context", "context_for", "detail_fraction"
 SCHEMA = "facegen.sample/1"
 
 
+class GroupTerms(NamedTuple):
+    """What a gender and ethnicity add to every face of the group: the ``shape`` (V, 3) and additive
+    ``albedo`` (V, 3) offsets at the reference age (``FactorModel.offsets``) and the albedo ``gain``
+    (``FactorModel.group_gain``; None for a model without gains)."""
+
+    shape: np.ndarray
+    albedo: np.ndarray
+    gain: np.ndarray | None
+
+
 @dataclass
 class Context:
     """Per-process state for one design: the validated config, the model at the design's level of
@@ -49,13 +60,12 @@ class Context:
     meter: np.ndarray | None = None  # vertices that ``exposure`` meters on (the face region, else all)
     meter_target: float = 1.0  # their mean albedo luminance on the model's mean face
 
-    def group_offsets(self, gender: str, ethnicity: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Gender + ethnicity offsets (shape, albedo) at the reference age and the group's albedo gain
-        (``FactorModel.group_gain``), cached per group."""
+    def group_terms(self, gender: str, ethnicity: str) -> GroupTerms:
+        """What a gender and ethnicity add to a face (``GroupTerms``), cached per group."""
         key = (gender, ethnicity)
         if key not in self.groups:
             f = self.model.factors
-            self.groups[key] = (*f.offsets(gender, ethnicity, f.age_reference), f.group_gain(gender, ethnicity))
+            self.groups[key] = GroupTerms(*f.offsets(gender, ethnicity, f.age_reference), f.group_gain(gender, ethnicity))
         return self.groups[key]
 
     def expression(self, name: str) -> np.ndarray | None:
@@ -203,9 +213,9 @@ def _face(ctx: Context, i: int, s: int, vals: dict) -> Face:
             raise ValueError(f"age={age!r} is outside model {m.name!r}'s range [{lo}, {hi}] years")
         # the per-person part (gender + ethnicity) is cached; the sums are FactorModel.apply's; the
         # albedo's group terms are those of the identity the texture comes from
-        tex_group = ctx.group_offsets(tex_ident.gender, tex_ident.ethnicity)
-        factors = dict(factor_shape=ctx.group_offsets(ident.gender, ident.ethnicity)[0],
-                       factor_albedo=tex_group[1], group_gain=tex_group[2],
+        tex_group = ctx.group_terms(tex_ident.gender, tex_ident.ethnicity)
+        factors = dict(factor_shape=ctx.group_terms(ident.gender, ident.ethnicity).shape,
+                       factor_albedo=tex_group.albedo, group_gain=tex_group.gain,
                        da=age - f.age_reference, age_shape=f.age_shape, age_albedo=f.age_albedo,
                        age_gain=f.age_albedo_gain, dy=age - lo)
     intensity = float(vals["expression_intensity"])

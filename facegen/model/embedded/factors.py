@@ -39,7 +39,7 @@ from .geometry import EYE_Y, MOUTH_Y, Grid, gauss2
 
 __all__ = ["GENDERS", "ETHNICITIES", "AGE_REFERENCE", "AGE_RANGE", "SKIN_TONES", "HAIR_TONES", "ETHNIC_CHOICES",
            "ETHNIC_CALIBRATED", "ethnic_targets", "AGE_CHOICES", "AGE_SPAN", "age_targets", "gender_extras",
-           "age_fields", "ethnic_extras"]
+           "age_fields", "ethnic_extras", "EthnicFields"]
 
 GENDERS = ("female", "male")
 ETHNICITIES = ("african", "east_asian", "european", "south_asian")
@@ -291,10 +291,18 @@ def age_fields(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray], weight: np.
     return AgeFields(shape=shape, albedo=greying / span, gain=ramp / span, mean_albedo=greying * to_ref)
 
 
-def ethnic_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray],
-                  mean_alb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per level (E, V, 3): shape beyond the measures (mm), albedo gains and additive albedo offsets;
-    shapes and offsets centred over levels, gains averaging 1.
+class EthnicFields(NamedTuple):
+    """What ``ethnic_extras`` returns, per level (E, V, 3): ``shape`` beyond the measures (mm) and
+    additive ``albedo`` offsets, both centred over levels, and albedo ``gain`` averaging 1."""
+
+    shape: np.ndarray
+    gain: np.ndarray
+    albedo: np.ndarray
+
+
+def ethnic_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray], mean_alb: np.ndarray) -> EthnicFields:
+    """Per level (E, V, 3): shape beyond the measures (mm), albedo gains and additive albedo offsets
+    (``EthnicFields``).
 
     The gains scale the albedo of skin, brows and lips, the identity's own included, by the level's
     skin tone relative to ``albedo.SKIN`` (so brows and lips darken with the skin, and skin detail
@@ -339,4 +347,4 @@ def ethnic_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray],
         gains.append(gain)
         albs.append(alb)
     shapes, gains, albs = np.stack(shapes), np.stack(gains), np.stack(albs)
-    return shapes - shapes.mean(0), gains / gains.mean(0), albs - albs.mean(0)
+    return EthnicFields(shapes - shapes.mean(0), gains / gains.mean(0), albs - albs.mean(0))
