@@ -265,6 +265,23 @@ def pair_distances(emb: np.ndarray, recs: list[dict]) -> dict:
     return out
 
 
+def embedding_spread(emb: np.ndarray, n: int = 20, draws: int = 50, seed: int = 0) -> dict:
+    """How a set of people's embeddings (N, D) spread, on subsets of ``n`` of them (so that sets of any
+    size compare; every draw is the whole set when N <= n): with lambda the eigenvalues of a subset's
+    covariance, the total variance sum(lambda), the RMS distance from the centroid sqrt(sum(lambda)),
+    and the participation ratio (sum lambda)^2 / sum(lambda^2), the number of directions the people
+    effectively vary along; means over ``draws`` subsets."""
+    rng = np.random.default_rng(seed)
+    tv, pr = [], []
+    for _ in range(draws if len(emb) > n else 1):
+        sub = emb[rng.choice(len(emb), n, replace=False)] if len(emb) > n else emb
+        lam = np.clip(np.linalg.eigvalsh(np.cov(sub.T)), 0.0, None)
+        tv.append(lam.sum())
+        pr.append(lam.sum() ** 2 / (lam ** 2).sum())
+    return {"people": int(min(n, len(emb))), "total_variance": float(np.mean(tv)),
+            "rms_from_centroid": float(np.sqrt(np.mean(tv))), "participation_ratio": float(np.mean(pr))}
+
+
 def identity_figures(g_emb: np.ndarray, p_emb: np.ndarray, pid: np.ndarray, gallery_recs: list[dict] | None = None) -> dict:
     """Identification and verification of probes against a gallery of one embedding per identity.
 
@@ -276,7 +293,8 @@ def identity_figures(g_emb: np.ndarray, p_emb: np.ndarray, pid: np.ndarray, gall
       other pairs of [D >= 0.6], balanced_accuracy their mean;
     * distances: mean D over own and other pairs; per identity, the distance of its gallery
       embedding to the nearest other one (median, and the fraction below 0.6); the gallery pairs by
-      what the two people share (``pair_distances``; all pairs only without ``gallery_recs``).
+      what the two people share (``pair_distances``; all pairs only without ``gallery_recs``); how
+      the gallery spreads (``embedding_spread``).
     """
     D = np.linalg.norm(p_emb[:, None, :] - g_emb[None, :, :], axis=-1)       # probes x identities
     same = np.zeros_like(D, bool)
@@ -294,7 +312,7 @@ def identity_figures(g_emb: np.ndarray, p_emb: np.ndarray, pid: np.ndarray, gall
                       "gallery_pairs_mean": pairs["all"]["mean"],
                       "nearest_identity_median": float(np.median(nearest)),
                       "identities_within_threshold": float(np.mean(nearest < THRESHOLD)),
-                      "gallery_pairs": pairs},
+                      "gallery_pairs": pairs, "gallery_spread": embedding_spread(g_emb)},
     }
 
 
@@ -492,6 +510,10 @@ def report(r: dict) -> str:
     d = r["distances"]
     lines.append(f"  distances: same {d['same_mean']:.3f}, different {d['different_mean']:.3f}, "
                  f"nearest-identity median {d['nearest_identity_median']:.3f}")
+    if d.get("gallery_spread"):
+        sp = d["gallery_spread"]
+        lines.append(f"  gallery spread (subsets of {sp['people']} people): RMS from the centroid "
+                     f"{sp['rms_from_centroid']:.3f}, participation ratio {sp['participation_ratio']:.1f}")
     if d.get("gallery_pairs"):
         lines.append("  distance between people (share >= 0.6): " + "; ".join(
             f"{k} {v['mean']:.3f} ({v['over_threshold']:.2f})" for k, v in d["gallery_pairs"].items()))

@@ -129,19 +129,21 @@ def strangers(paths: list[Path], faces: Callable[[np.ndarray], list[np.ndarray]]
     """Distances between different people in photographs: the faces found in one photograph are
     different people, so every pair within a photograph is a pair of strangers. ``faces(image)``
     returns the embeddings of the faces in it. Reports the number of faces and pairs, the mean and
-    smallest distance, and the share of pairs >= 0.6 (told apart)."""
-    d, n_faces = [], 0
+    smallest distance, the share of pairs >= 0.6 (told apart), and how all the faces spread
+    (``judge_faces.embedding_spread``; faces of two photographs may be one person)."""
+    d, every = [], []
     for p in paths:
         e = faces(_read(p))
-        n_faces += len(e)
+        every += e
         for i in range(len(e)):
             for j in range(i + 1, len(e)):
                 d.append(float(np.linalg.norm(e[i] - e[j])))
     if not d:
         raise PhotoFolderError(f"no photograph with two or more faces found among {len(paths)} image(s)")
     d = np.array(d)
-    return {"photographs": len(paths), "faces": n_faces, "pairs": int(d.size), "mean": float(d.mean()),
-            "min": float(d.min()), "over_threshold": float(np.mean(d >= judge_faces.THRESHOLD))}
+    return {"photographs": len(paths), "faces": len(every), "pairs": int(d.size), "mean": float(d.mean()),
+            "min": float(d.min()), "over_threshold": float(np.mean(d >= judge_faces.THRESHOLD)),
+            "spread": judge_faces.embedding_spread(np.stack(every))}
 
 
 def _dlib_faces(nets, region: str = "full"):
@@ -188,7 +190,9 @@ def main(argv=None) -> int:
         r["contrast"] = {"scales_px": list(judge_faces.CONTRAST_SCALES), "mean": np.mean(contrast, 0).tolist()}
         print(f"different people in {r['photographs']} photographs of {a.folder} (region {a.region}): "
               f"{r['faces']} faces, {r['pairs']} pairs, distance mean {r['mean']:.3f}, smallest {r['min']:.3f}, "
-              f"share >= 0.6 {r['over_threshold']:.2f}; inner-face contrast at "
+              f"share >= 0.6 {r['over_threshold']:.2f}; spread of the faces (subsets of "
+              f"{r['spread']['people']}): RMS from the centroid {r['spread']['rms_from_centroid']:.3f}, participation "
+              f"ratio {r['spread']['participation_ratio']:.1f}; inner-face contrast at "
               + "/".join(f"{x:g}" for x in judge_faces.CONTRAST_SCALES) + " px: "
               + ", ".join(f"{x:.3f}" for x in r["contrast"]["mean"]))
         if a.json:

@@ -201,3 +201,19 @@ def test_band_contrast_peaks_at_the_scale_of_the_pattern_and_ignores_exposure():
     # contrast grows in proportion to the pattern's amplitude
     y1, y2 = (0.3 * (1.0 + a * np.sin(2 * np.pi * xx / 12.0)) for a in (0.1, 0.2))
     np.testing.assert_allclose(jf.band_contrast(y2, keep), 2 * jf.band_contrast(y1, keep), rtol=0.01)
+
+
+def test_embedding_spread_counts_the_directions_people_vary_along():
+    line = np.outer(np.arange(-5.0, 5.0), np.eye(8)[0])               # 10 people along one direction
+    r = jf.embedding_spread(line)
+    assert r["people"] == 10 and r["participation_ratio"] == pytest.approx(1.0)
+    assert r["total_variance"] == pytest.approx(np.var(np.arange(-5.0, 5.0), ddof=1))
+    cross = np.concatenate([np.eye(8)[:2], -np.eye(8)[:2]]) * 0.3       # +-0.3 along two directions
+    r = jf.embedding_spread(cross)
+    assert r["participation_ratio"] == pytest.approx(2.0)
+    assert r["rms_from_centroid"] == pytest.approx(np.sqrt(2 * 0.3 ** 2 * 2 / 3))
+    # many people in 6 equal directions: subsets of 20 see about 6 of them, and the same seed the same
+    many = np.random.default_rng(0).standard_normal((300, 6)) @ np.eye(6, 16)
+    r = jf.embedding_spread(many)
+    assert 4.0 < r["participation_ratio"] < 6.0 and r["people"] == 20
+    assert jf.embedding_spread(many) == r and jf.embedding_spread(many, seed=1) != r
