@@ -144,21 +144,28 @@ def look(nets, img: np.ndarray, region: str = "full"):
     computed on the detected face; with no detection, on the whole image's central box (so
     identification is scored on every probe, as a face network behind any detector would).
     ``region`` of ``REGIONS``: what the embedding sees (the rest grey, ``region_mask``)."""
-    dlib, det, sp, rec = nets
+    found, shape = detect(nets, img)
+    pts = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
+    return found, (pts if found else None), describe(nets, img, shape, region)
+
+
+def detect(nets, img: np.ndarray):
+    """(detected, dlib's 68 points) of the largest face HOG finds, else of the image's central box."""
+    dlib, det, sp, _ = nets
     boxes = det(img, 1)
-    found = len(boxes) > 0
-    if found:
-        box = max(boxes, key=lambda r: r.area())
-    else:
-        h, w = img.shape[:2]
-        box = dlib.rectangle(int(0.2 * w), int(0.2 * h), int(0.8 * w), int(0.8 * h))
-    shape = sp(img, box)
+    if boxes:
+        return True, sp(img, max(boxes, key=lambda r: r.area()))
+    h, w = img.shape[:2]
+    return False, sp(img, dlib.rectangle(int(0.2 * w), int(0.2 * h), int(0.8 * w), int(0.8 * h)))
+
+
+def describe(nets, img: np.ndarray, shape, region: str = "full") -> np.ndarray:
+    """dlib's 128-d embedding of the face at ``shape`` (its 68 points), seeing ``region``."""
     pts = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
     keep = region_mask(pts, img.shape[:2], region)
     if keep is not None:
         img = np.where(keep[..., None], img, np.uint8(128))
-    emb = np.array(rec.compute_face_descriptor(img, shape), np.float64)
-    return found, (pts if found else None), emb
+    return np.array(nets[3].compute_face_descriptor(img, shape), np.float64)
 
 
 #: scales (px of dlib's aligned 150 px crop, about 1.2 mm each on a face) of ``chip_contrast``
@@ -330,10 +337,15 @@ def judge(model: str, n: int, per: int, size: int, seed: int, nets, exposure: st
     t_render = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    g_emb = np.stack([look(nets, img, region)[2] for _, img in gallery])
+    g_emb, contrast = [], []
+    for _, img in gallery:
+        found, shape = detect(nets, img)
+        g_emb.append(describe(nets, img, shape, region))
+        if found:
+            contrast.append(chip_contrast(nets, img, shape))
+    g_emb = np.stack(g_emb)
     looked = [look(nets, img, region) for _, img in probes]
     t_judge = time.perf_counter() - t0
-    contrast = [c[0] for c in (face_contrasts(nets, img) for _, img in gallery) if c]
     recs = [r for r, _ in probes]
     found = np.array([f for f, _, _ in looked])
     p_emb = np.stack([e for _, _, e in looked])

@@ -148,18 +148,8 @@ def strangers(paths: list[Path], faces: Callable[[np.ndarray], list[np.ndarray]]
 
 def _dlib_faces(nets, region: str = "full"):
     """faces(image) -> the embeddings of every face HOG finds, each seeing ``region``."""
-    dlib, det, sp, rec = nets
-
-    def faces(img):
-        out = []
-        for box in det(img, 1):
-            shape = sp(img, box)
-            keep = judge_faces.region_mask(np.array([[p.x, p.y] for p in shape.parts()], np.float64),
-                                           img.shape[:2], region)
-            seen = img if keep is None else np.where(keep[..., None], img, np.uint8(128))
-            out.append(np.array(rec.compute_face_descriptor(seen, shape), np.float64))
-        return out
-    return faces
+    _, det, sp, _ = nets
+    return lambda img: [judge_faces.describe(nets, img, sp(img, box), region) for box in det(img, 1)]
 
 
 def main(argv=None) -> int:

@@ -68,7 +68,8 @@ class FactorModel:
     def offsets(self, gender: str, ethnicity: str, age: float) -> tuple[np.ndarray, np.ndarray]:
         """Shape (V, 3) mm and albedo (V, 3) offsets for one combination of factor values: the additive
         part of the factors (``apply`` adds the relative gains too)."""
-        g, e, da = self._levels(gender, ethnicity, age)
+        g, e, age = self._levels(gender, ethnicity, age)
+        da = age - self.age_reference
         shape = self.gender_shape[g] + self.ethnicity_shape[e] + da * self.age_shape
         albedo = self.gender_albedo[g] + self.ethnicity_albedo[e] + da * self.age_albedo
         return shape, albedo
@@ -80,21 +81,26 @@ class FactorModel:
         return float(age)
 
     def _levels(self, gender: str, ethnicity: str, age: float) -> tuple[int, int, float]:
-        """(gender index, ethnicity index, age - age_reference), each checked."""
+        """(gender index, ethnicity index, age), each checked."""
         return (_level(gender, self.genders, "gender"), _level(ethnicity, self.ethnicities, "ethnicity"),
-                self._age(age) - self.age_reference)
+                self._age(age))
 
     def age_gain(self, age: float) -> np.ndarray | None:
         """(V, 3) albedo gain ``1 + (age - age_range[0]) * age_albedo_gain`` at ``age``, or None."""
+        return self._age_gain(self._age(age))
+
+    def _age_gain(self, age: float) -> np.ndarray | None:
         if self.age_albedo_gain is None:
             return None
-        return 1.0 + (self._age(age) - self.age_range[0]) * self.age_albedo_gain
+        return 1.0 + (age - self.age_range[0]) * self.age_albedo_gain
 
     def group_gain(self, gender: str, ethnicity: str) -> np.ndarray | None:
         """(V, 3) ``gender_albedo_gain[g] * ethnicity_albedo_gain[e]`` (a missing one counts as 1), or
         None when the model has neither."""
-        g = _level(gender, self.genders, "gender")
-        e = _level(ethnicity, self.ethnicities, "ethnicity")
+        return self._group_gain(_level(gender, self.genders, "gender"),
+                                _level(ethnicity, self.ethnicities, "ethnicity"))
+
+    def _group_gain(self, g: int, e: int) -> np.ndarray | None:
         out = None
         for gains, k in ((self.gender_albedo_gain, g), (self.ethnicity_albedo_gain, e)):
             if gains is not None:
@@ -111,10 +117,11 @@ class FactorModel:
 
         with da = age - age_reference, and either gain 1 where the model has none.
         """
-        g, e, da = self._levels(gender, ethnicity, age)
-        group = self.group_gain(gender, ethnicity)
+        g, e, age = self._levels(gender, ethnicity, age)
+        da = age - self.age_reference
+        group = self._group_gain(g, e)
         alb = (albedo if group is None else albedo * group) + self.gender_albedo[g] + self.ethnicity_albedo[e]
-        gain = self.age_gain(age)
+        gain = self._age_gain(age)
         if gain is not None:
             alb = alb * gain
         return (vertices + self.gender_shape[g] + self.ethnicity_shape[e] + da * self.age_shape,

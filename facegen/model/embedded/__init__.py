@@ -168,7 +168,7 @@ def build_model() -> FaceModel:
     mean_alb = _albedo.mean_albedo(v0, g.front, occlusion, hair=masks["hair"], down=down)
     weight = 0.3 + 0.7 * g.front
     sex = _factors.gender_extras(g, v0, masks, mean_alb)
-    eth_fields = _factors.ethnic_extras(g, v0, masks, mean_alb)
+    eth_fields = _factors.ethnic_extras(g, v0, masks)
     e_extra, e_gain, e_alb = eth_fields.shape, eth_fields.gain, eth_fields.albedo
     ages = _factors.age_fields(g, v0, masks, weight, mean_alb)
     random_fields = _modes.random_shape_fields(g, weight)

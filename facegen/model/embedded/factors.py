@@ -10,8 +10,9 @@ lips and lighter skin in women (Jablonski & Chaplin 2000, *J. Hum. Evol.* 39:57)
 
 Age: per year above 45 (valid 20 to 70): jowls, malar fat and brows descend, the nasolabial and
 marionette folds deepen, temples, tear troughs and lips hollow, lower-lid bags grow
-(``age_fields``), plus a solved part that gives the measures of ``age_targets`` their rates: the documented rates of ``anthropometry.AGE_CHANGES`` (a longer nose, n-prn, and a
-longer upper lip, sn-sto), and for the changes documented only in direction (a thinner upper
+(``age_fields``), plus a solved part that gives the measures of ``age_targets`` their rates: the
+documented rates of ``anthropometry.AGE_CHANGES`` (a longer nose, n-prn, and a longer upper lip,
+sn-sto), and for the changes documented only in direction (a thinner upper
 vermilion, a wider mouth and nose, a longer and more protrusive nose) magnitudes of this model's
 choosing; the other measures are held. Wrinkles, pigment blotches, paler lips and brows and grey
 hair appear from 20 and grow to 70; skin turns slightly darker and less saturated.
@@ -94,12 +95,13 @@ AGE_SPAN = 40.0
 AGE_RAMP = (0.15, 0.03, 0.03, 0.35, 0.35)
 #: Fraction of the way to grey that scalp hair has gone at 70.
 GREY_AT_70 = 0.6
-#: Published male - female differences (mm) are taken from ``anthropometry.NORMS``.
-#: Male - female albedo (relative) at the brow's edge band (thicker brows in men) and on the lash lines
-#: (darker, higher-contrast eyes in women; Russell 2009, *Perception* 38:1211).
+# Published male - female differences (mm) of the measures are taken from ``anthropometry.NORMS``.
+#: Male - female albedo (relative) at the brow's edge band: thicker brows in men.
 BROW_EDGE = 0.6
 #: How much lower (mm) men's brows sit above the eyes than women's, beyond the flatter lateral brow.
 BROW_DROP = 2.5
+#: Male - female albedo (relative) on the lash lines: darker, higher-contrast eyes in women (Russell
+#: 2009, *Perception* 38:1211).
 LASH_CONTRAST = 0.4
 
 
@@ -300,7 +302,7 @@ class EthnicFields(NamedTuple):
     albedo: np.ndarray
 
 
-def ethnic_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray], mean_alb: np.ndarray) -> EthnicFields:
+def ethnic_extras(g: Grid, v: np.ndarray, masks: dict[str, np.ndarray]) -> EthnicFields:
     """Per level (E, V, 3): shape beyond the measures (mm), albedo gains and additive albedo offsets
     (``EthnicFields``).
 
